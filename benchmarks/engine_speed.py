@@ -1,0 +1,237 @@
+"""Engine speed on the CPU: cost per iteration, and time to a loss level against pastiche.
+
+    python benchmarks/engine_speed.py [--sizes 256 512] [--repeats 3] [--out benchmarks/engine_speed.md]
+
+A. Seconds per optimiser iteration against one bare VGG-19 forward+backward
+   through the same layers (up to relu5_1) at the same size and precision,
+   medians over many iterations, in the same process (target: <= 1.2x).
+B. Wall time until the *written* image reaches a fixed content+style loss,
+   vidstyle against the ``pastiche`` package's own command (target: vidstyle
+   >= 3x faster). Both run as fresh processes (start-up and weight loading
+   count), on the same pre-resized content and style PNGs, with the same
+   VGG-19 weights and the same objective: pastiche's per-layer weights are
+   set to our normalisation constants, so its loss is ours up to a factor.
+   TV is off for both. Every checkpoint image both tools write (8-bit PNG,
+   pastiche's --workspace, our Progress.image) is scored afterwards with one
+   yardstick: vidstyle's fp32 content+style loss. The level is the lowest
+   loss among pastiche's written images (its best moment: without bounds
+   its L-BFGS can blow up later in the run); each tool's time is when its
+   first checkpoint at or below that level was written, medians over
+   --repeats.
+
+Needs ../shared/data (a Big Buck Bunny frame, Starry Night) or --content/--style.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import cv2
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+from vidstyle import StyleOptions, images  # noqa: E402
+from vidstyle.engine import Stylizer  # noqa: E402
+
+SHARED = os.path.join(ROOT, "..", "shared", "data")
+DEFAULT_CLIP = os.path.join(SHARED, "clips", "bigbuckbunny.mp4")
+DEFAULT_STYLE = os.path.join(SHARED, "styles", "starry_night.jpg")
+
+
+def first_frame(path: str) -> np.ndarray:
+    if path.lower().endswith((".mp4", ".mov", ".mkv")):
+        cap = cv2.VideoCapture(path)
+        ok, frame = cap.read()
+        cap.release()
+        if not ok:
+            sys.exit(f"cannot read {path}")
+        return frame.astype(np.float32) / 255
+    return images.read_image(path).pixels
+
+
+# -- A: cost per iteration ------------------------------------------------------
+
+def per_iteration(content: np.ndarray, style: np.ndarray, width: int, precision: str,
+                  iterations: int = 14) -> dict:
+    h, w = images.fit_size(*content.shape[:2], width)
+    c = images.resize(content, (h, w))
+    st = Stylizer([style], StyleOptions(size=None, iterations=iterations, tolerance=0.0,
+                                        device="cpu", precision=precision))
+    stamps = []
+    st.stylize(c, callback=lambda p: stamps.append(time.perf_counter()))
+    engine = statistics.median(np.diff(stamps)[2:])
+    x = torch.rand(1, 3, h, w, requires_grad=True)
+    bare = []
+    for _ in range(8):
+        t = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=st.bf16):
+            feats = st.net(x, st.layers)
+        sum(f.float().sum() for f in feats.values()).backward()
+        bare.append(time.perf_counter() - t)
+    bare_s = statistics.median(bare[1:])
+    return dict(size=f"{w}x{h}", precision="bf16" if st.bf16 else "fp32", engine=engine, bare=bare_s,
+                ratio=engine / bare_s)
+
+
+# -- B: time to a loss level against pastiche -------------------------------------
+
+def worker(args) -> None:
+    """Run inside a fresh process: stylise and write every k-th iterate as a PNG."""
+    content = images.read_image(args.content).pixels
+    style = images.read_image(args.style).pixels
+    st = Stylizer([style], StyleOptions(size=None, iterations=args.steps, tolerance=0.0, tv_weight=0.0,
+                                        device="cpu"))
+
+    def save(p):
+        if p.iteration % args.every == 0 or p.iteration == 1:
+            images.write_image(os.path.join(args.workspace, f"{p.iteration:05d}.png"),
+                               images.from_tensor(p.image))
+
+    st.stylize(content, callback=save)
+
+
+def objective_constants(st: Stylizer, content: np.ndarray, style: np.ndarray):
+    """mean(P^2) of the content layer and mean(A_l^2) per style layer (our normalisers)."""
+    with torch.no_grad():
+        c = images.to_tensor(content)
+        p = st.content_targets(c)["relu4_2"]
+        grams = st.style_targets(content.shape[0], content.shape[1])
+    return p.pow(2).mean().item(), [grams[n].pow(2).mean().item() for n in st.options.style_layers]
+
+
+def score(st: Stylizer, content: np.ndarray, folder: str) -> list[tuple[str, float]]:
+    c = images.to_tensor(content)
+    ct, stt = st.content_targets(c), st.style_targets(content.shape[0], content.shape[1])
+    out = []
+    for path in sorted(glob.glob(os.path.join(folder, "*.png"))):
+        with torch.no_grad():
+            _, parts = st.losses(images.to_tensor(images.read_image(path).pixels), ct, stt)
+        out.append((path, float(parts["content"] + parts["style"])))
+    return out
+
+
+def time_to_level(scored, launched: float, level: float):
+    for path, loss in scored:
+        if loss <= level:
+            return os.path.getmtime(path) - launched
+    return None
+
+
+def against_pastiche(content: np.ndarray, style: np.ndarray, width: int, steps: int, every: int,
+                     repeats: int, tmp: str) -> dict:
+    h, w = images.fit_size(*content.shape[:2], width)
+    c8 = images.quantise(images.resize(content, (h, w)), 8)
+    sh, sw = images.fit_size(*style.shape[:2], max(h, w))
+    s8 = images.quantise(images.resize(style, (sh, sw)), 8)
+    cpath, spath = os.path.join(tmp, f"content{width}.png"), os.path.join(tmp, f"style{width}.png")
+    cv2.imwrite(cpath, c8)
+    cv2.imwrite(spath, s8)
+    c, s = c8.astype(np.float32) / 255, s8.astype(np.float32) / 255
+    judge = Stylizer([s], StyleOptions(size=None, tv_weight=0.0, device="cpu", precision="fp32"))
+    p2, a2 = objective_constants(judge, c, s)
+    o = judge.options
+    layer_w = [o.style_weight / len(a2) / a for a in a2]
+    runs = {"pastiche": [], "vidstyle": []}
+    level = None
+    for r in range(repeats):
+        for tool in ("pastiche", "vidstyle"):
+            ws = os.path.join(tmp, f"{tool}{width}_{r}")
+            os.makedirs(ws)
+            if tool == "pastiche":
+                cmd = [sys.executable, "-m", "pastiche", "-c", cpath, "-s", spath, "-o", os.path.join(ws, "final.out"),
+                       "--size", str(max(h, w)), "--style-size", str(max(sh, sw)), "--num-steps", str(steps),
+                       "--device", "cpu", "--seed", "0", "--no-verbose", "--workspace", ws,
+                       "--workspace-step", str(every), "--content-weight", str(o.content_weight),
+                       "--content-layer-weights", str(1.0 / p2), "--style-weights", "1",
+                       "--style-layer-weights", *map(str, layer_w), "--tv-weight", "0"]
+            else:
+                cmd = [sys.executable, __file__, "--_worker", "--content", cpath, "--style", spath,
+                       "--steps", str(steps), "--every", str(every), "--workspace", ws]
+            launched = time.time()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            total = time.time() - launched
+            scored = score(judge, c, ws)
+            if tool == "pastiche" and level is None:
+                level = min(loss for _, loss in scored)
+            runs[tool].append((time_to_level(scored, launched, level), total, scored[-1][1]))
+    med = {}
+    for tool, rows in runs.items():
+        reached = [t for t, _, _ in rows if t is not None]
+        med[tool] = dict(time=statistics.median(reached) if len(reached) == len(rows) else None,
+                         total=statistics.median(r[1] for r in rows),
+                         final=statistics.median(r[2] for r in rows))
+    speedup = (med["pastiche"]["time"] / med["vidstyle"]["time"]
+               if med["pastiche"]["time"] and med["vidstyle"]["time"] else None)
+    return dict(size=f"{w}x{h}", steps=steps, level=level, med=med, speedup=speedup)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--workspace", help=argparse.SUPPRESS)
+    ap.add_argument("--every", type=int, default=5, help="checkpoint every N iterations")
+    ap.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--content", default=DEFAULT_CLIP)
+    ap.add_argument("--style", default=DEFAULT_STYLE)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    ap.add_argument("--pastiche-steps", type=int, nargs="+", default=[150, 100],
+                    help="pastiche's step count per size; its best written image sets the level")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=os.path.join(HERE, "engine_speed.md"))
+    args = ap.parse_args()
+    if args._worker:
+        return worker(args)
+    for path in (args.content, args.style):
+        if not os.path.exists(path):
+            sys.exit(f"missing {path}: run next to ../shared/data or pass --content/--style")
+    content, style = first_frame(args.content), images.read_image(args.style).pixels
+    lines = [
+        "# Engine speed (CPU)", "",
+        f"Command: `python benchmarks/engine_speed.py --sizes {' '.join(map(str, args.sizes))} "
+        f"--repeats {args.repeats}`  ",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"content: first frame of {os.path.basename(args.content)}, style: {os.path.basename(args.style)}", "",
+        "## A. Seconds per iteration against a bare VGG-19 forward+backward (same layers, size, precision)", "",
+        "| size | precision | engine s/iter | bare fwd+bwd s | ratio (target <= 1.2) |", "|---|---|---|---|---|",
+    ]
+    for width in args.sizes:
+        for precision in ("auto", "fp32"):
+            r = per_iteration(content, style, width, precision)
+            lines.append(f"| {r['size']} | {r['precision']} | {r['engine']:.3f} | {r['bare']:.3f} | "
+                         f"{r['ratio']:.2f}x |")
+            print(lines[-1], flush=True)
+    lines += ["", "## B. Wall time to the best loss pastiche's written images reach (same image, size, weights)",
+              "",
+              "| size | pastiche steps | level | pastiche s | vidstyle s | speed-up (target >= 3x) | "
+              "final loss pastiche / vidstyle |", "|---|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for width, steps in zip(args.sizes, args.pastiche_steps):
+            r = against_pastiche(content, style, width, steps, args.every, args.repeats, tmp)
+            m = r["med"]
+            fmt = lambda t: "not reached" if t is None else f"{t:.1f}"
+            speedup = "-" if r["speedup"] is None else f"{r['speedup']:.2f}x"
+            lines.append(f"| {r['size']} | {steps} | {r['level']:.4f} | {fmt(m['pastiche']['time'])} | "
+                         f"{fmt(m['vidstyle']['time'])} | {speedup} | "
+                         f"{m['pastiche']['final']:.4f} / {m['vidstyle']['final']:.4f} |")
+            print(lines[-1], flush=True)
+    lines += ["", f"Medians over {args.repeats} runs of each tool (B) and over the iterations of one run (A)."]
+    with open(args.out, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,316 @@
+"""Video and image sequences: tiny synthetic clips made in fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+from fractions import Fraction
+
+import cv2
+import numpy as np
+import pytest
+
+import cli
+import vidstyle
+from vidstyle import InputError, OutputError, StyleOptions, VideoOptions
+from vidstyle.flow import FlowEstimator, reliability, warp
+from vidstyle.media import probe_has_audio
+
+from .conftest import digest, make_style, moving_square, write_clip
+
+OPTS = StyleOptions(size=64, iterations=8, tolerance=0.0, device="cpu")
+VOPTS = VideoOptions(warm_iterations=4)
+
+
+@pytest.fixture
+def style(tmp_path):
+    path = tmp_path / "style.png"
+    cv2.imwrite(str(path), make_style())
+    return str(path)
+
+
+@pytest.fixture
+def clip(tmp_path):
+    return str(write_clip(tmp_path / "clip.mp4", moving_square(6)))
+
+
+def read_video(path):
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    return frames, fps
+
+
+def sequence(folder, frames, start=1001, pattern="shot.{:04d}.png", depth=8):
+    os.makedirs(folder, exist_ok=True)
+    for i, f in enumerate(frames):
+        data = f.astype(np.uint16) * 257 if depth == 16 else f
+        cv2.imwrite(os.path.join(folder, pattern.format(start + i)), data)
+    return os.path.join(folder, pattern.replace("{:04d}", "####"))
+
+
+def test_video_keeps_audio_fps_and_frame_count(clip, style, tmp_path):
+    out = tmp_path / "out.mp4"
+    summary = vidstyle.stylize_video(clip, style, str(out), OPTS, VOPTS)
+    frames, fps = read_video(out)
+    assert len(frames) == 6 and fps == pytest.approx(10)
+    assert frames[0].shape == (48, 64, 3)
+    assert probe_has_audio(str(out))
+    assert [r.number for r in summary.frames] == list(range(6))
+    assert not any(n.endswith(".vidstyle") for n in os.listdir(tmp_path))  # work folder removed
+
+
+def test_ntsc_rate_stays_exact_and_silent_source_is_fine(style, tmp_path):
+    src = write_clip(tmp_path / "ntsc.mp4", moving_square(4), fps="30000/1001", audio=False)
+    out = tmp_path / "ntsc_out.mov"
+    summary = vidstyle.stylize_video(str(src), style, str(out), OPTS, VOPTS)
+    assert summary.fps == "30000/1001"
+    import subprocess
+    import imageio_ffmpeg
+    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(out)],
+                          capture_output=True, text=True).stderr
+    assert "29.97 fps" in info and not probe_has_audio(str(out))
+
+
+def test_odd_size_video(style, tmp_path):
+    src = write_clip(tmp_path / "odd.mp4", [f[:47, :63] for f in moving_square(3)], audio=False,
+                     codec_args=("-c:v", "libx264", "-pix_fmt", "yuv444p", "-crf", "10"))
+    out = tmp_path / "odd_out.mp4"
+    vidstyle.stylize_video(str(src), style, str(out), StyleOptions(size=None, iterations=3, device="cpu"), VOPTS)
+    frames, _ = read_video(out)
+    assert len(frames) == 3 and frames[0].shape[:2] in ((48, 64), (47, 63))
+
+
+def test_sequence_keeps_vfx_numbers_padding_and_16_bit(style, tmp_path):
+    pattern = sequence(tmp_path / "in", moving_square(3), depth=16)
+    out = str(tmp_path / "out" / "styled.####.png")
+    os.makedirs(tmp_path / "out")
+    summary = vidstyle.stylize_video(pattern, style, out, OPTS, VOPTS)
+    names = sorted(os.listdir(tmp_path / "out"))
+    assert names == ["styled.1001.png", "styled.1002.png", "styled.1003.png"]
+    assert cv2.imread(str(tmp_path / "out" / names[0]), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    assert summary.shots == [1001]
+
+
+def test_frame_range_and_printf_pattern(style, tmp_path):
+    sequence(tmp_path / "in", moving_square(5))
+    out = str(tmp_path / "o.%04d.png")
+    vidstyle.stylize_video(str(tmp_path / "in" / "shot.%04d.png"), style, out, OPTS,
+                           VideoOptions(warm_iterations=2, frames=(1002, 1003)))
+    assert sorted(n for n in os.listdir(tmp_path) if n.startswith("o.")) == ["o.1002.png", "o.1003.png"]
+
+
+def test_video_to_sequence_and_sequence_to_video(clip, style, tmp_path):
+    vidstyle.stylize_video(clip, style, str(tmp_path / "f.####.png"), OPTS, VideoOptions(warm_iterations=2,
+                                                                                          frames=(0, 1, 2)))
+    assert sorted(n for n in os.listdir(tmp_path) if n.startswith("f.")) == ["f.0000.png", "f.0001.png", "f.0002.png"]
+    out = tmp_path / "back.mp4"
+    vidstyle.stylize_video(str(tmp_path / "f.####.png"), style, str(out), OPTS,
+                           VideoOptions(warm_iterations=2, fps=Fraction(24)))
+    frames, fps = read_video(out)
+    assert len(frames) == 3 and fps == pytest.approx(24)
+
+
+def test_exr_sequence_round_trip(style, tmp_path):
+    OpenEXR = pytest.importorskip("OpenEXR")
+    os.makedirs(tmp_path / "exr")
+    for i, frame in enumerate(moving_square(2)):
+        linear = (frame[..., ::-1].astype(np.float32) / 255) ** 2.2
+        with OpenEXR.File({"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage},
+                          {"RGB": linear.astype(np.float16)}) as f:
+            f.write(str(tmp_path / "exr" / f"plate.{1001 + i}.exr"))
+    out = tmp_path / "st.####.exr"
+    vidstyle.stylize_video(str(tmp_path / "exr" / "plate.####.exr"), style, str(out), OPTS, VOPTS)
+    with OpenEXR.File(str(tmp_path / "st.1002.exr")) as f:
+        rgb = np.array(f.channels()["RGB"].pixels)
+    assert rgb.dtype == np.float16 and rgb.shape == (48, 64, 3)
+
+
+def _ewarp(frames):
+    """Warping error of consecutive frames with source-free flow on the frames themselves."""
+    est = FlowEstimator()
+    errs = []
+    for a, b in zip(frames, frames[1:]):
+        a, b = a.astype(np.float32) / 255, b.astype(np.float32) / 255
+        back, fwd = est(b, a), est(a, b)
+        mask = reliability(back, fwd)
+        warped, _ = warp(a, back)
+        errs.append(float((mask[..., None] * (warped - b) ** 2).sum() / max(mask.sum() * 3, 1)))
+    return float(np.mean(errs))
+
+
+def test_flow_warm_start_flickers_less_than_independent_frames(style, tmp_path):
+    pattern = sequence(tmp_path / "in", moving_square(6))
+    opts = StyleOptions(size=64, iterations=30, tolerance=0.0, device="cpu", init="noise")
+    results = {}
+    for mode in ("none", "flow"):
+        out = str(tmp_path / f"{mode}.####.png")
+        vidstyle.stylize_video(pattern, style, out, opts, VideoOptions(warm_start=mode, warm_iterations=15))
+        frames = [cv2.imread(str(tmp_path / f"{mode}.{n}.png")) for n in range(1001, 1007)]
+        results[mode] = _ewarp(frames)
+    assert results["flow"] < 0.5 * results["none"], results
+
+
+def test_hard_cut_resets_warm_start(style, tmp_path):
+    shot_a = moving_square(3)
+    shot_b = [255 - f[::-1] for f in moving_square(3, step=2)]
+    pattern = sequence(tmp_path / "in", shot_a + shot_b)
+    both = vidstyle.stylize_video(pattern, style, str(tmp_path / "both.####.png"), OPTS, VOPTS)
+    assert both.shots == [1001, 1004]
+    # Frame 1004 rendered after shot A must equal frame 1004 rendered with no shot A at all.
+    alone = vidstyle.stylize_video(pattern, style, str(tmp_path / "alone.####.png"), OPTS,
+                                   VideoOptions(warm_iterations=4, frames=(1004, 1005, 1006)))
+    assert alone.shots == [1004]
+    for n in (1004, 1005, 1006):
+        assert digest(tmp_path / f"both.{n}.png") == digest(tmp_path / f"alone.{n}.png")
+    # Given cuts replace detection.
+    given = vidstyle.stylize_video(pattern, style, str(tmp_path / "given.####.png"), OPTS,
+                                   VideoOptions(warm_iterations=4, cuts=(1003,)))
+    assert given.shots == [1001, 1003]
+
+
+def test_interrupted_run_resumes_to_identical_frames(style, tmp_path):
+    pattern = sequence(tmp_path / "in", moving_square(5))
+    straight = str(tmp_path / "straight.####.png")
+    vidstyle.stylize_video(pattern, style, straight, OPTS, VOPTS)
+
+    resumed = str(tmp_path / "resumed.####.png")
+
+    def stop_after_two(p):
+        if p.iteration is None and p.frames_done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        vidstyle.stylize_video(pattern, style, resumed, OPTS, VOPTS, callback=stop_after_two)
+    assert sorted(n for n in os.listdir(tmp_path) if n.startswith("resumed.")) == \
+        ["resumed.1001.png", "resumed.1002.png"]
+    # Other parameters: refused, the unfinished run is kept.
+    with pytest.raises(OutputError, match="other parameters"):
+        vidstyle.stylize_video(pattern, style, resumed, OPTS.replace(style_weight=3.0), VOPTS)
+    summary = vidstyle.stylize_video(pattern, style, resumed, OPTS, VOPTS)
+    assert [r.resumed for r in summary.frames] == [True, True, False, False, False]
+    for n in range(1001, 1006):
+        assert digest(tmp_path / f"straight.{n}.png") == digest(tmp_path / f"resumed.{n}.png")
+
+
+def test_report_json(clip, style, tmp_path):
+    report = tmp_path / "run.json"
+    vidstyle.stylize_video(clip, style, str(tmp_path / "r.mp4"), OPTS, VOPTS, report_path=str(report))
+    data = json.loads(report.read_text())
+    assert len(data["frames"]) == 6 and data["fps"] == "10"
+    first, second = data["frames"][0], data["frames"][1]
+    assert first["shot_start"] and first["reliable_fraction"] is None and first["iterations"] == 8
+    assert not second["shot_start"] and 0 < second["reliable_fraction"] <= 1
+    assert second["iterations"] <= 4 and second["temporal_loss"] >= 0 and second["seconds"] > 0
+
+
+# -- bad input, through the CLI ---------------------------------------------------------
+
+def _garbage(tmp_path):
+    path = tmp_path / "garbage.mp4"
+    path.write_bytes(os.urandom(2000))
+    return path
+
+
+def _audio_only(tmp_path):
+    import subprocess
+    import imageio_ffmpeg
+    path = tmp_path / "sound.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=1", "-c:a", "aac", str(path)], check=True)
+    return path
+
+
+def _gappy(tmp_path):
+    sequence(tmp_path / "gap", moving_square(4))
+    os.unlink(tmp_path / "gap" / "shot.1003.png")
+    return tmp_path / "gap" / "shot.####.png"
+
+
+def _mixed(tmp_path):
+    sequence(tmp_path / "mixed", moving_square(3))
+    cv2.imwrite(str(tmp_path / "mixed" / "shot.1002.png"), np.zeros((20, 20, 3), np.uint8))
+    return tmp_path / "mixed" / "shot.####.png"
+
+
+def _bad_style(tmp_path):
+    path = tmp_path / "bad_style.jpg"
+    path.write_text("not a picture")
+    return path
+
+
+BAD = [
+    ("missing video", lambda c, s, t: [t / "nope.mp4", s, "-o", t / "o.mp4"], 3, "not found"),
+    ("garbage video", lambda c, s, t: [_garbage(t), s, "-o", t / "o.mp4"], 3, "garbage.mp4"),
+    ("zero frames", lambda c, s, t: [_audio_only(t), s, "-o", t / "o.mp4"], 3, "no frames"),
+    ("sequence gap", lambda c, s, t: [_gappy(t), s, "-o", t / "o.####.png"], 3, "1003"),
+    ("mixed sizes", lambda c, s, t: [_mixed(t), s, "-o", t / "o.####.png"], 3, "frames 1002"),
+    ("output is input", lambda c, s, t: [c, s, "-o", c, "--overwrite"], 4, "also an input"),
+    ("unwritable folder", lambda c, s, t: [c, s, "-o", "/proc/self/o.mp4"], 4, "not writable"),
+    ("missing folder", lambda c, s, t: [c, s, "-o", t / "none" / "o.mp4"], 4, "does not exist"),
+    ("bad style", lambda c, s, t: [c, _bad_style(t), "-o", t / "o.mp4"], 3, "bad_style.jpg"),
+    ("prores in mp4", lambda c, s, t: [c, s, "-o", t / "o.mp4", "--codec", "prores"], 2, ".mov"),
+    ("bad frames", lambda c, s, t: [c, s, "-o", t / "o.mp4", "--frames", "50-60"], 2, "--frames"),
+    ("bad warm start", lambda c, s, t: [c, s, "-o", t / "o.mp4", "--warm-start", "magic"], 2, "warm start"),
+    ("bad fps", lambda c, s, t: [c, s, "-o", t / "o.mp4", "--fps", "fast"], 2, "--fps"),
+    ("bad output kind", lambda c, s, t: [c, s, "-o", t / "o.gif"], 4, "sequence pattern"),
+]
+
+
+@pytest.mark.parametrize("case,build,code,text", BAD, ids=[b[0] for b in BAD])
+def test_bad_video_input(capsys, clip, style, tmp_path, case, build, code, text):
+    before = digest(clip)
+    args = [str(a) for a in build(clip, style, tmp_path)]
+    got = cli.main(["--size", "32", "--iterations", "2", "--warm-iterations", "1", "--device", "cpu", *args])
+    err = capsys.readouterr().err
+    assert got == code, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vidstyle: error:") and text in lines[0], err
+    leftovers = [n for n in os.listdir(tmp_path) if n.startswith(("o.", ".o.")) or n.endswith(".partial")]
+    assert not leftovers
+    assert digest(clip) == before
+
+
+def test_existing_video_output_needs_overwrite(capsys, clip, style, tmp_path):
+    out = tmp_path / "exists.mp4"
+    out.write_bytes(b"keep me")
+    got = cli.main([clip, style, "-o", str(out), "--size", "32", "--iterations", "2", "--device", "cpu"])
+    assert got == 4 and "--overwrite" in capsys.readouterr().err
+    assert out.read_bytes() == b"keep me"
+
+
+def test_cli_video_with_report_and_quiet(capsys, clip, style, tmp_path):
+    out = tmp_path / "cli.mp4"
+    report = tmp_path / "r.json"
+    got = cli.main([clip, style, "-o", str(out), "--size", "32", "--iterations", "3", "--warm-iterations", "2",
+                    "--warm-start", "previous", "--report", str(report), "--device", "cpu", "--crf", "23", "-q"])
+    captured = capsys.readouterr()
+    assert got == 0, captured.err
+    assert captured.out == "" and out.is_file() and json.loads(report.read_text())["frames"]
+
+
+def test_ffmpeg_failure_is_one_line_with_its_stderr(clip, style, tmp_path):
+    # A stand-in ffmpeg that fails the way a real one does (message on
+    # stderr, non-zero exit), run as a real subprocess.
+    import stat
+    import subprocess
+    import sys
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\necho 'Unknown encoder: out of luck' >&2\nexit 1\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    out = tmp_path / "o.mp4"
+    done = subprocess.run([sys.executable, "-c", "import cli; cli.run()", clip, style, "-o", str(out),
+                           "--size", "32", "--iterations", "2", "--warm-iterations", "1", "--device", "cpu"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "IMAGEIO_FFMPEG_EXE": str(fake)},
+                          cwd=os.path.dirname(os.path.abspath(cli.__file__)))
+    assert done.returncode == 4, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ffmpeg" in lines[0] and "out of luck" in lines[0], done.stderr
+    assert not out.exists() and not [n for n in os.listdir(tmp_path) if ".partial" in n]

@@ -1,0 +1,27 @@
+"""vidstyle: neural style transfer (Gatys et al. 2016) for images and video.
+
+The public API::
+
+    import vidstyle
+    out = vidstyle.stylize_image("photo.jpg", "painting.jpg", size=256)   # (H, W, 3) BGR float
+    vidstyle.stylize_image_file("photo.jpg", "painting.jpg", "out.png", iterations=200)
+
+Options and their defaults live in ``StyleOptions``; errors are subclasses
+of ``VidstyleError``; progress arrives as ``Progress`` through ``callback``.
+"""
+
+from .engine import Progress, ProgressCallback, Stylizer
+from .errors import (ConfigError, DivergedError, InputError, OutputError, VidstyleError,
+                     WeightsError)
+from .options import StyleOptions, VideoOptions
+from .stylize import stylize_image, stylize_image_file
+from .video import FrameRecord, RunSummary, VideoProgress, stylize_video
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError", "DivergedError", "FrameRecord", "InputError", "OutputError", "Progress",
+    "ProgressCallback", "RunSummary", "StyleOptions", "Stylizer", "VideoOptions", "VideoProgress",
+    "VidstyleError", "WeightsError", "stylize_image", "stylize_image_file", "stylize_video",
+    "__version__",
+]

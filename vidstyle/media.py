@@ -1,0 +1,148 @@
+"""ffmpeg (through imageio-ffmpeg): probing audio, encoding video, muxing sound.
+
+Pitfalls this module exists for (GUIDE section 4): imageio-ffmpeg's
+``audio_path`` hard-codes ``-map 1:a:0`` and breaks on silent sources, so
+audio is muxed in a second step with an optional map (``1:a:0?``); odd frame
+sizes would be silently rescaled, so we pad to even sizes ourselves; fps is
+passed as a Fraction so 30000/1001 stays exact; a failed encode leaves a
+0-byte file, so every output is written to a temporary name and renamed only
+on success. Every subprocess is closed in try/finally and ffmpeg's stderr is
+carried in the error raised.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import uuid
+from fractions import Fraction
+
+import numpy as np
+
+from .errors import InputError, OutputError
+
+CODECS = ("h264", "prores")
+DEFAULT_CRF = 18
+
+
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def probe_has_audio(path: str) -> bool:
+    """True when ffmpeg sees an audio stream in ``path``."""
+    done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", path],
+                          capture_output=True, text=True, errors="replace")
+    return bool(re.search(r"Stream #\d+:\d+.*: Audio:", done.stderr))
+
+
+def temporary_beside(path: str) -> str:
+    """A hidden temporary path in the same folder, same extension (renamed over ``path`` later)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    stem, ext = os.path.splitext(name)
+    return os.path.join(folder, f".{stem}.{uuid.uuid4().hex[:10]}.partial{ext}")
+
+
+def _tail(text: str, lines: int = 6) -> str:
+    kept = [line.strip() for line in text.strip().splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)
+
+
+class VideoWriter:
+    """Encode frames to a video file at an exact fps; ``close()`` finishes, ``abort()`` kills.
+
+    ``codec`` "h264": libx264, yuv420p, ``crf`` quality, faststart.
+    ``codec`` "prores": prores_ks profile 3 (HQ), yuv422p10le, for .mov delivery.
+    Frames are (H, W, 3) float BGR [0, 1]; odd sizes are padded by one
+    edge-replicated row/column (yuv420p needs even sizes). ffmpeg runs as
+    our own subprocess (imageio-ffmpeg provides the binary) so that its
+    stderr can be carried in the error.
+    """
+
+    def __init__(self, path: str, width: int, height: int, fps: Fraction, codec: str = "h264",
+                 crf: int = DEFAULT_CRF):
+        if codec not in CODECS:
+            raise OutputError(f"unknown codec {codec!r}: use {' or '.join(CODECS)}")
+        self.path, self.width, self.height = path, width, height
+        self.padded = (width + width % 2, height + height % 2)
+        if codec == "h264":
+            encode = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf), "-preset", "medium"]
+        else:
+            encode = ["-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le"]
+        faststart = ["-movflags", "+faststart"] if path.lower().endswith((".mp4", ".mov", ".m4v")) else []
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "rawvideo",
+               "-pix_fmt", "bgr24", "-s", f"{self.padded[0]}x{self.padded[1]}", "-r", str(Fraction(fps)),
+               "-i", "-", "-an", *encode, *faststart, path]
+        self._log = tempfile.TemporaryFile()
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+        except OSError as exc:
+            self._log.close()
+            raise OutputError(f"cannot run ffmpeg ({cmd[0]}): {exc.strerror}") from None
+
+    def _error(self, what: str) -> OutputError:
+        self.abort()
+        self._log.seek(0)
+        said = _tail(self._log.read().decode(errors="replace")) or f"exit code {self._proc.returncode}"
+        self._log.close()
+        return OutputError(f"ffmpeg failed {what} {self.path}: {said}")
+
+    def write(self, pixels: np.ndarray) -> None:
+        bgr = np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8)
+        pad_w, pad_h = self.padded[0] - self.width, self.padded[1] - self.height
+        if pad_w or pad_h:
+            bgr = np.pad(bgr, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(bgr).tobytes())
+        except OSError:  # broken pipe: ffmpeg has died
+            raise self._error("while encoding") from None
+
+    def close(self) -> None:
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        if self._proc.wait() != 0:
+            raise self._error("to finish")
+        self._log.close()
+
+    def abort(self) -> None:
+        """Stop ffmpeg now (on an error or Ctrl-C); the caller removes the partial file."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+
+
+def mux_audio(video: str, audio_source: str, output: str, offset: float = 0.0) -> None:
+    """Copy the video stream of ``video`` and the first audio stream of ``audio_source`` into ``output``.
+
+    The audio is copied when the container takes its codec, and re-encoded
+    to AAC only when copying fails (e.g. PCM into .mp4). A source without
+    audio gives a silent output (the map is optional), never an error.
+    ``offset``: seconds into ``audio_source`` where the video's first frame is.
+    """
+    seek = ["-ss", f"{offset:.6f}"] if offset > 0 else []
+    base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", video,
+            *seek, "-i", audio_source, "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", "-shortest"]
+    tail = ["-movflags", "+faststart", output] if output.lower().endswith((".mp4", ".mov", ".m4v")) else [output]
+    last = ""
+    for audio in (["-c:a", "copy"], ["-c:a", "aac", "-b:a", "192k"]):
+        done = subprocess.run(base + audio + tail, capture_output=True, text=True, errors="replace")
+        if done.returncode == 0 and os.path.getsize(output) > 0:
+            return
+        last = done.stderr
+    if os.path.exists(output):
+        os.unlink(output)
+    raise OutputError(f"ffmpeg could not add the audio of {audio_source}: {_tail(last)}")
+
+
+def check_decodable(path: str) -> None:
+    """Raise InputError with ffmpeg's words when ``path`` is not a readable media file."""
+    done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", path, "-frames:v", "1",
+                           "-f", "null", "-"], capture_output=True, text=True, errors="replace")
+    if done.returncode != 0:
+        raise InputError(f"ffmpeg cannot read {path}: {_tail(done.stderr)}")

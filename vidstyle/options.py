@@ -1,0 +1,227 @@
+"""Every option of a stylisation and its default, written once.
+
+The CLI reads its defaults from here (``StyleOptions()``); nothing else
+repeats them. Values are checked when the object is made, so a bad number
+fails before any file is read or any network is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Literal, Union
+
+from .errors import ConfigError
+from .vgg import check_layers
+
+Optimizer = Literal["lbfgs", "adam"]
+Device = Literal["auto", "cpu", "cuda", "mps"]
+
+DEFAULT_CONTENT_LAYERS = ("relu4_2",)  # the paper's conv4_2 (Caffe's ReLU is in place)
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+# Below this a level of the coarse-to-fine schedule holds too little for
+# relu5_1 (1/16 of the input size) to see any structure.
+MIN_LEVEL_SIDE = 64
+
+
+@dataclass(frozen=True)
+class StyleOptions:
+    """How one image is stylised. All sizes are in pixels.
+
+    size: longest side of the output; None keeps the content's size.
+    iterations: optimiser iterations at the finest level; coarser levels of
+        the schedule get the same budget, at a fraction of the cost.
+    scales: levels of the coarse-to-fine schedule, each twice the size of
+        the one before (1 = optimise at full size only).
+    content_weight, style_weight, tv_weight: weights of the loss terms; both
+        content and style terms are relative errors (see losses.py), so these
+        do not depend on the image size.
+    content_layers, style_layers: VGG-19 layer names (relu4_2, relu1_1, ...).
+    style_layer_weights: one per style layer (normalised to sum 1); None = equal.
+    style_blend: one weight per style image (normalised to sum 1); None = equal.
+    style_scale: style image's longest side relative to the output's: > 1
+        gives finer brush strokes, < 1 coarser ones.
+    keep_colors: keep the content's colours (luminance-only transfer).
+    init: "content", "noise" (the paper's white noise) or an image path.
+    optimizer: "lbfgs" (the paper's) or "adam".
+    learning_rate: step size; None = 1.0 for L-BFGS, 0.02 for Adam.
+    seed: seeds the noise init; same seed and machine give the same bytes.
+    tolerance, patience: stop a level early when the loss fell by less than
+        ``tolerance`` (relative) over the last ``patience`` iterations;
+        tolerance 0 disables early stopping.
+    pooling: "max" (VGG as trained) or "avg" (the paper's preference).
+    weights: path to a user's VGG-19 state dict; None = the original weights.
+    preprocessing: "caffe" or "torchvision"; None picks the one the weights
+        need (caffe for the original, torchvision for a user file).
+    device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps" or "cuda:N".
+    precision: "auto" (bf16 convolutions where the hardware has them, else
+        fp32), "fp32" or "bf16". Losses are always summed in fp32.
+    """
+
+    size: int | None = 512
+    iterations: int = 300
+    scales: int = 1
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    tv_weight: float = 10.0
+    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
+    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    style_layer_weights: tuple[float, ...] | None = None
+    style_blend: tuple[float, ...] | None = None
+    style_scale: float = 1.0
+    keep_colors: bool = False
+    init: str = "content"
+    optimizer: Optimizer = "lbfgs"
+    learning_rate: float | None = None
+    seed: int = 0
+    tolerance: float = 1e-3
+    patience: int = 20
+    pooling: Literal["max", "avg"] = "max"
+    weights: str | None = None
+    preprocessing: Literal["caffe", "torchvision"] | None = None
+    device: str = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    lbfgs_history: int = field(default=20, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.size is not None:
+            _int_at_least("size", self.size, 16)
+        _int_at_least("iterations", self.iterations, 1)
+        _int_at_least("scales", self.scales, 1)
+        _int_at_least("patience", self.patience, 1)
+        _int_at_least("lbfgs_history", self.lbfgs_history, 1)
+        for name in ("content_weight", "style_weight", "tv_weight", "tolerance"):
+            _finite_at_least(name, getattr(self, name), 0.0)
+        if self.content_weight == 0 and self.style_weight == 0:
+            raise ConfigError("content_weight and style_weight cannot both be 0")
+        _finite_positive("style_scale", self.style_scale)
+        if self.learning_rate is not None:
+            _finite_positive("learning_rate", self.learning_rate)
+        object.__setattr__(self, "content_layers", check_layers(self.content_layers, "content layers"))
+        object.__setattr__(self, "style_layers", check_layers(self.style_layers, "style layers"))
+        if len(set(self.style_layers)) != len(self.style_layers):
+            raise ConfigError("style layers: a layer is listed twice")
+        if self.style_layer_weights is not None:
+            weights = _weight_list("style layer weights", self.style_layer_weights)
+            if len(weights) != len(self.style_layers):
+                raise ConfigError(f"style layer weights: {len(weights)} given for "
+                                  f"{len(self.style_layers)} style layers")
+            object.__setattr__(self, "style_layer_weights", weights)
+        if self.style_blend is not None:
+            object.__setattr__(self, "style_blend", _weight_list("style blend", self.style_blend))
+        if self.optimizer not in ("lbfgs", "adam"):
+            raise ConfigError(f"optimizer must be 'lbfgs' or 'adam', not {self.optimizer!r}")
+        if self.pooling not in ("max", "avg"):
+            raise ConfigError(f"pooling must be 'max' or 'avg', not {self.pooling!r}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"precision must be 'auto', 'fp32' or 'bf16', not {self.precision!r}")
+        if self.preprocessing not in (None, "caffe", "torchvision"):
+            raise ConfigError(f"preprocessing must be 'caffe' or 'torchvision', not {self.preprocessing!r}")
+        if not isinstance(self.init, str) or not self.init:
+            raise ConfigError("init must be 'content', 'noise' or an image path")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
+            raise ConfigError(f"seed must be an integer from 0 to 2^63-1, not {self.seed!r}")
+
+    def replace(self, **changes) -> "StyleOptions":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def step_size(self) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return 1.0 if self.optimizer == "lbfgs" else 0.02
+
+
+def _int_at_least(name: str, value, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"{name} must be a whole number >= {low}, not {value!r}")
+
+
+def _finite_at_least(name: str, value, low: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < low:
+        raise ConfigError(f"{name} must be a finite number >= {low:g}, not {value!r}")
+
+
+def _finite_positive(name: str, value) -> None:
+    _finite_at_least(name, value, 0.0)
+    if value == 0:
+        raise ConfigError(f"{name} must be > 0, not {value!r}")
+
+
+def _weight_list(name: str, values) -> tuple[float, ...]:
+    values = tuple(values)
+    if not values:
+        raise ConfigError(f"{name}: give at least one weight")
+    for v in values:
+        _finite_at_least(name, v, 0.0)
+    if sum(values) <= 0:
+        raise ConfigError(f"{name}: the weights must not all be 0")
+    return tuple(float(v) for v in values)
+
+
+WarmStart = Literal["none", "previous", "flow"]
+Codec = Literal["h264", "prores"]
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How a video or image sequence is stylised, beyond the per-frame StyleOptions.
+
+    warm_start: "flow" (previous output warped by optical flow, with a
+        temporal loss on reliable pixels; Ruder 2016), "previous" (the
+        unwarped previous output, no temporal loss) or "none" (every frame
+        on its own, from StyleOptions.init).
+    warm_iterations: iteration budget of a warm-started frame (the first
+        frame of a shot gets StyleOptions.iterations); early stopping applies.
+    temporal_weight: weight of the temporal loss (mean squared difference to
+        the warped previous output over reliable pixels, image in [0, 1]).
+    cuts: "auto" (detect hard cuts while decoding), "none", or a tuple of
+        frame numbers that start a new shot (replacing detection).
+    cut_threshold: 1 - HSV histogram correlation above which "auto" cuts.
+    frames: frame numbers to process (None: all); sequences keep their numbers.
+    fps: output frame rate (None: the input's); a Fraction keeps 29.97 exact.
+    crf: H.264 quality, 0 (lossless) .. 51; 18 is visually lossless.
+    codec: "h264" (yuv420p, .mp4/.mov) or "prores" (ProRes 422 HQ, .mov).
+    """
+
+    warm_start: WarmStart = "flow"
+    warm_iterations: int = 100
+    temporal_weight: float = 200.0
+    cuts: Union[str, tuple[int, ...]] = "auto"
+    cut_threshold: float = 0.5
+    frames: tuple[int, ...] | None = None
+    fps: Fraction | None = None
+    crf: int = 18
+    codec: Codec = "h264"
+
+    def __post_init__(self) -> None:
+        if self.warm_start not in ("none", "previous", "flow"):
+            raise ConfigError(f"warm start must be none, previous or flow, not {self.warm_start!r}")
+        _int_at_least("warm_iterations", self.warm_iterations, 1)
+        _finite_at_least("temporal_weight", self.temporal_weight, 0.0)
+        if isinstance(self.cuts, str):
+            if self.cuts not in ("auto", "none"):
+                raise ConfigError(f"cuts must be auto, none or a list of frame numbers, not {self.cuts!r}")
+        else:
+            object.__setattr__(self, "cuts", tuple(int(c) for c in self.cuts))
+        _finite_positive("cut_threshold", self.cut_threshold)
+        if self.frames is not None:
+            if not self.frames:
+                raise ConfigError("frames: the range is empty")
+            object.__setattr__(self, "frames", tuple(sorted(set(int(f) for f in self.frames))))
+        if self.fps is not None:
+            try:
+                fps = Fraction(self.fps).limit_denominator(1001 * 1000)
+            except (ValueError, TypeError, ZeroDivisionError):
+                raise ConfigError(f"fps must be a number like 24 or 30000/1001, not {self.fps!r}") from None
+            if fps <= 0 or fps > 1000:
+                raise ConfigError(f"fps must be between 0 and 1000, not {self.fps!r}")
+            object.__setattr__(self, "fps", fps)
+        if not isinstance(self.crf, int) or isinstance(self.crf, bool) or not 0 <= self.crf <= 51:
+            raise ConfigError(f"crf must be a whole number from 0 to 51, not {self.crf!r}")
+        if self.codec not in ("h264", "prores"):
+            raise ConfigError(f"codec must be h264 or prores, not {self.codec!r}")
