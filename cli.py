@@ -167,9 +167,10 @@ def stylize(
                                           help="Write a JSON record per frame (time, iterations, losses, shot "
                                                "starts, reliable pixels)."),
 ) -> None:
-    """Stylise the image CONTENT with one or more STYLE images.
+    """Stylise CONTENT (an image, a video or a frame sequence) with one or more STYLE images.
 
-    The command name may be left out: `vidstyle photo.jpg painting.jpg -o out.png`.
+    The command name may be left out: `vidstyle photo.jpg painting.jpg -o out.png`,
+    `vidstyle clip.mp4 painting.jpg`, `vidstyle shot.####.exr painting.jpg -o st.####.exr`.
     """
     with _reported_errors():
         options = StyleOptions(
@@ -206,9 +207,11 @@ def stylize(
 
 
 def _is_still_image(path: Path) -> bool:
+    """An image file (not a folder, not a sequence pattern such as shot.####.png)."""
     text = str(path)
-    return (path.suffix.lower() in WRITABLE_EXTENSIONS and not is_sequence_pattern(text)
-            and not os.path.isdir(text))
+    if path.suffix.lower() not in WRITABLE_EXTENSIONS or os.path.isdir(text):
+        return False
+    return os.path.isfile(text) or not is_sequence_pattern(text)
 
 
 def _cuts(text: str):
@@ -245,7 +248,8 @@ class _reported_errors:
             _fail(str(exc))
             raise typer.Exit(exc.exit_code)
         if isinstance(exc, KeyboardInterrupt):
-            _fail("interrupted: nothing was written")
+            _fail("interrupted: no partial file was left; for a video or sequence, finished frames are "
+                  "kept and the same command resumes")
             raise typer.Exit(EXIT_INTERRUPTED)
         return False
 

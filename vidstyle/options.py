@@ -189,7 +189,7 @@ class VideoOptions:
     """
 
     warm_start: WarmStart = "flow"
-    warm_iterations: int = 100
+    warm_iterations: int = 60
     temporal_weight: float = 200.0
     cuts: Union[str, tuple[int, ...]] = "auto"
     cut_threshold: float = 0.5

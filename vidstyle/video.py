@@ -45,6 +45,7 @@ from .sources import (FrameSource, _ranges, check_no_gaps, is_sequence_pattern, 
                       split_pattern, write_exr)
 
 STATE_VERSION = 1
+REPORT_EVERY_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -243,9 +244,9 @@ def stylize_video(input_path: str, styles: str | Sequence[str], output_path: str
         source.check_sizes()
     output = Output(output_path, source, video.fps)
     _reject_same_paths(input_path, output, style_paths)
-    if not os.path.isdir(output.folder):
-        raise OutputError(f"output folder does not exist: {output.folder}")
-    images.check_output_path(os.path.join(output.folder, "probe.png"), overwrite=True)  # writable?
+    images.check_writable_folder(output.folder)
+    if report_path is not None:
+        images.check_writable_folder(os.path.dirname(os.path.abspath(report_path)))
     if output.is_video and output.fps is None:
         raise ConfigError("the input has no frame rate: give --fps (e.g. 24 or 30000/1001)")
     if output.is_video and video.codec == "prores" and not output.path.lower().endswith(".mov"):
@@ -282,6 +283,7 @@ def stylize_video(input_path: str, styles: str | Sequence[str], output_path: str
     total = len(source.numbers)
     prev_src = prev_out = None
     prev_number = None
+    last_report = start
     for done, frame in enumerate(source.frames()):
         cut = detector.is_cut(frame.pixels) if detector is not None else (prev_number is None)
         # A jump in the frame numbers (--frames 1-10,20-30) also starts a shot:
@@ -300,8 +302,11 @@ def stylize_video(input_path: str, styles: str | Sequence[str], output_path: str
             if not output.is_video:
                 output.write_frame(frame.number, out)
             summary.frames.append(record)
-            if report_path:
+            # Rewriting the report after every frame would cost O(frames^2)
+            # on a long video: every 10 s is enough to follow a run.
+            if report_path and time.perf_counter() - last_report > REPORT_EVERY_S:
                 _write_report(report_path, summary, start)
+                last_report = time.perf_counter()
         if callback is not None:
             callback(VideoProgress(done + 1, total, frame.number, shot_start, None, time.perf_counter() - start))
         prev_src, prev_out, prev_number = content, out, frame.number
