@@ -41,7 +41,7 @@ from .engine import Progress, Stylizer
 from .errors import ConfigError, InputError, OutputError
 from .flow import FlowEstimator, reliability, warp
 from .options import StyleOptions, VideoOptions
-from .sources import (FrameSource, _ranges, check_no_gaps, is_sequence_pattern, is_video_path, open_source,
+from .sources import (FrameSource, check_no_gaps, is_sequence_pattern, is_video_path, open_source,
                       split_pattern, write_exr)
 
 STATE_VERSION = 1
@@ -389,4 +389,4 @@ def _write_report(path: str, summary: RunSummary, start: float) -> None:
     images.write_bytes_atomic(path, json.dumps(summary.to_json(), indent=1).encode())
 
 
-__all__ = ["FrameRecord", "RunSummary", "VideoProgress", "stylize_video", "_ranges"]
+__all__ = ["FrameRecord", "RunSummary", "VideoProgress", "stylize_video"]
