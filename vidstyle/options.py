@@ -65,7 +65,7 @@ class StyleOptions:
     iterations: int = 300
     scales: int = 1
     content_weight: float = 1.0
-    style_weight: float = 10.0
+    style_weight: float = 5.0
     tv_weight: float = 10.0
     content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
     style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
