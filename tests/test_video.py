@@ -12,7 +12,7 @@ import pytest
 
 import cli
 import vidstyle
-from vidstyle import InputError, OutputError, StyleOptions, VideoOptions
+from vidstyle import OutputError, StyleOptions, VideoOptions
 from vidstyle.flow import FlowEstimator, reliability, warp
 from vidstyle.media import probe_has_audio
 

@@ -49,6 +49,14 @@ def _options(options: StyleOptions | None, overrides: dict) -> StyleOptions:
         raise ConfigError(str(exc)) from None
 
 
+def as_path_list(styles: PathLike | Sequence[PathLike]) -> list[str]:
+    """One style path or several -> a non-empty list of path strings."""
+    paths = [styles] if isinstance(styles, (str, os.PathLike)) else list(styles)
+    if not paths:
+        raise ConfigError("give at least one style image")
+    return [os.fspath(p) for p in paths]
+
+
 def _style_list(styles: ImageLike | Sequence[ImageLike]) -> list[np.ndarray]:
     if isinstance(styles, (str, os.PathLike, np.ndarray)):
         styles = [styles]
@@ -89,7 +97,7 @@ def stylize_image_file(content: PathLike, styles: PathLike | Sequence[PathLike],
     16-bit PNG/TIFF.
     """
     options = _options(options, overrides)
-    style_paths = [styles] if isinstance(styles, (str, os.PathLike)) else list(styles)
+    style_paths = as_path_list(styles)
     content_img = images.read_image(content, "content image")
     style_px = _style_list(style_paths)
     init_path = options.init if options.init not in ("content", "noise") else None

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Sequence
 
-import cv2
 import numpy as np
 
 from . import images, media
@@ -41,6 +40,7 @@ from .engine import Progress, Stylizer
 from .errors import ConfigError, InputError, OutputError
 from .flow import FlowEstimator, reliability, warp
 from .options import StyleOptions, VideoOptions
+from .stylize import as_path_list
 from .sources import (FrameSource, check_no_gaps, is_sequence_pattern, is_video_path, open_source,
                       split_pattern, write_exr)
 
@@ -230,9 +230,7 @@ def stylize_video(input_path: str, styles: str | Sequence[str], output_path: str
     """
     options = options or StyleOptions()
     video = video or VideoOptions()
-    style_paths = [styles] if isinstance(styles, (str, os.PathLike)) else [os.fspath(s) for s in styles]
-    if not style_paths:
-        raise ConfigError("give at least one style image")
+    style_paths = as_path_list(styles)
     style_px = [images.read_image(p, "style image").pixels for p in style_paths]
     input_path = os.fspath(input_path)
     source = open_source(input_path)
