@@ -10,7 +10,9 @@ line on stderr and an exit code:
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -19,8 +21,14 @@ import typer
 from typer.core import TyperGroup
 
 import vidstyle
+import vidstyle.assemble
+import vidstyle.chunks
+import vidstyle.metrics
 from vidstyle import StyleOptions, VideoOptions, VidstyleError
 from vidstyle.errors import ConfigError
+from vidstyle.chunks import DEFAULT_CHUNK_SIZE
+from vidstyle.options import DEFAULT_PRESET, PRESETS
+from vidstyle.ray_backend import DEFAULT_RETRIES
 from vidstyle.images import WRITABLE_EXTENSIONS
 from vidstyle.sources import is_sequence_pattern, parse_frames
 
@@ -39,10 +47,25 @@ class _DefaultCommandGroup(TyperGroup):
     """
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
-        if not args or args[0] not in self.commands:
-            if args != ["--version"]:
-                args = [DEFAULT_COMMAND, *args]
-        return super().parse_args(ctx, args)
+        if args and args[0] not in self.commands and args[0] not in ("--version", "--help", "-h"):
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, _ray_address_optional(args))
+
+
+def _ray_address_optional(args: list[str]) -> list[str]:
+    """``--ray`` alone means a local Ray: give it the value ``local`` unless an address follows.
+
+    An address is ``auto``, ``local``, ``ray://HOST:PORT`` or ``HOST:PORT``,
+    so ``vidstyle --ray in.mp4 style.jpg`` does not take in.mp4 for one.
+    """
+    out = []
+    for i, arg in enumerate(args):
+        if arg == "--ray":
+            following = args[i + 1] if i + 1 < len(args) else ""
+            if not re.fullmatch(r"auto|local|\w+://\S+|[\w.\-]+:\d+", following):
+                arg = "--ray=local"
+        out.append(arg)
+    return out
 
 
 app = typer.Typer(cls=_DefaultCommandGroup, add_completion=False, pretty_exceptions_enable=False,
@@ -59,6 +82,16 @@ def _version(value: bool) -> None:
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="Print the version and exit.")) -> None:
     """Neural style transfer (Gatys et al. 2016) for images and video."""
+
+
+def _given(**values) -> dict:
+    """The options a user gave (not None): these override the preset."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _describe(values: dict) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
+                     for k, v in values.items())
 
 
 def _size(text: str) -> Optional[int]:
@@ -100,10 +133,16 @@ def stylize(
                                                "sequence (OUT.####.png, OUT.%04d.exr). (default: "
                                                "CONTENT_stylized.png or .mp4 beside CONTENT)",
                                           show_default=False),
-    size: str = typer.Option(str(DEFAULTS.size), "--size",
-                             help="Longest side of the output in pixels, or 'full' for the content's size."),
-    iterations: int = typer.Option(DEFAULTS.iterations, "--iterations",
-                                   help="Optimiser iterations (per scale; for video: the first frame of a shot)."),
+    preset: str = typer.Option(DEFAULT_PRESET, "--preset",
+                               help="draft, standard or high: size, iterations and schedule together ("
+                                    + "; ".join(f"{name}: {_describe(values)}" for name, values in PRESETS.items())
+                                    + "). Options given explicitly override it."),
+    size: Optional[str] = typer.Option(None, "--size", show_default=False,
+                                       help="Longest side of the output in pixels (never enlarges), or 'full' "
+                                            "for the content's size. (default: the preset's)"),
+    iterations: Optional[int] = typer.Option(None, "--iterations", show_default=False,
+                                             help="Optimiser iterations (per scale; for video: the first frame "
+                                                  "of a shot). (default: the preset's)"),
     seed: int = typer.Option(DEFAULTS.seed, "--seed", help="Seed of the noise init: same seed, same output."),
     device: str = typer.Option(DEFAULTS.device, "--device", help="auto, cpu, cuda, cuda:N or mps."),
     content_weight: float = typer.Option(DEFAULTS.content_weight, "--content-weight",
@@ -121,8 +160,9 @@ def stylize(
                                         show_default=False),
     style_scale: float = typer.Option(DEFAULTS.style_scale, "--style-scale",
                                       help="Style image size relative to the output; >1 = finer strokes."),
-    scales: int = typer.Option(DEFAULTS.scales, "--scales",
-                               help="Coarse-to-fine levels, each twice the size of the last (1 = off)."),
+    scales: Optional[int] = typer.Option(None, "--scales", show_default=False,
+                                         help="Coarse-to-fine levels, each twice the size of the last (1 = off). "
+                                              "(default: the preset's)"),
     content_layers: str = typer.Option(",".join(DEFAULTS.content_layers), "--content-layers",
                                        help="VGG-19 layers of the content loss."),
     style_layers: str = typer.Option(",".join(DEFAULTS.style_layers), "--style-layers",
@@ -130,9 +170,10 @@ def stylize(
     style_layer_weights: Optional[str] = typer.Option(None, "--style-layer-weights",
                                                       help="One weight per style layer (default: equal).",
                                                       show_default=False),
-    tolerance: float = typer.Option(DEFAULTS.tolerance, "--tolerance",
-                                    help="Stop when the loss fell less than this (relative) "
-                                         f"over {DEFAULTS.patience} iterations; 0 = never."),
+    tolerance: Optional[float] = typer.Option(None, "--tolerance", show_default=False,
+                                              help="Stop when the loss fell less than this (relative) "
+                                                   f"over {DEFAULTS.patience} iterations; 0 = never. "
+                                                   "(default: the preset's)"),
     pooling: str = typer.Option(DEFAULTS.pooling, "--pooling", help="max (as VGG was trained) or avg."),
     weights: Optional[Path] = typer.Option(None, "--weights",
                                            help="Your own VGG-19 state dict (e.g. torchvision's vgg19-*.pth). "
@@ -148,8 +189,9 @@ def stylize(
     warm_start: str = typer.Option(VIDEO_DEFAULTS.warm_start, "--warm-start", rich_help_panel="Video",
                                    help="flow (previous output warped by optical flow + temporal loss), "
                                         "previous (unwarped) or none (independent frames)."),
-    warm_iterations: int = typer.Option(VIDEO_DEFAULTS.warm_iterations, "--warm-iterations", rich_help_panel="Video",
-                                        help="Iterations of a warm-started frame."),
+    warm_iterations: Optional[int] = typer.Option(None, "--warm-iterations", rich_help_panel="Video",
+                                                  show_default=False,
+                                                  help="Iterations of a warm-started frame. (default: the preset's)"),
     temporal_weight: float = typer.Option(VIDEO_DEFAULTS.temporal_weight, "--temporal-weight",
                                           rich_help_panel="Video", help="Weight of the temporal loss (flow)."),
     frames: Optional[str] = typer.Option(None, "--frames", rich_help_panel="Video", show_default=False,
@@ -166,6 +208,17 @@ def stylize(
     report: Optional[Path] = typer.Option(None, "--report", rich_help_panel="Video", show_default=False,
                                           help="Write a JSON record per frame (time, iterations, losses, shot "
                                                "starts, reliable pixels)."),
+    warmup: int = typer.Option(VIDEO_DEFAULTS.warmup, "--warmup", rich_help_panel="Video",
+                               help="With --frames starting inside a shot: frames rendered before it and not "
+                                    "kept, so a farm chunk does not pop."),
+    ray: Optional[str] = typer.Option(None, "--ray", rich_help_panel="Cluster", show_default=False,
+                                      help="Render chunks as Ray tasks: --ray alone on this machine, --ray auto "
+                                           "or --ray HOST:6379 / ray://HOST:10001 on a cluster. Needs "
+                                           "pip install 'vidstyle[ray]'."),
+    chunk_size: int = typer.Option(DEFAULT_CHUNK_SIZE, "--chunk-size", rich_help_panel="Cluster",
+                                   help="Most frames a chunk keeps (with --ray)."),
+    retries: int = typer.Option(DEFAULT_RETRIES, "--retries", rich_help_panel="Cluster",
+                                help="Further tries of a failed chunk (with --ray)."),
 ) -> None:
     """Stylise CONTENT (an image, a video or a frame sequence) with one or more STYLE images.
 
@@ -173,14 +226,17 @@ def stylize(
     `vidstyle clip.mp4 painting.jpg`, `vidstyle shot.####.exr painting.jpg -o st.####.exr`.
     """
     with _reported_errors():
-        options = StyleOptions(
-            size=_size(size), iterations=iterations, seed=seed, device=device,
+        given = _given(iterations=iterations, scales=scales, tolerance=tolerance)
+        if size is not None:  # 'full' gives None, which must still override the preset
+            given["size"] = _size(size)
+        options = StyleOptions.from_preset(
+            preset, **given, seed=seed, device=device,
             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
             init=init, optimizer=optimizer, learning_rate=lr, keep_colors=keep_colors,
-            style_blend=_numbers(blend, "--blend"), style_scale=style_scale, scales=scales,
+            style_blend=_numbers(blend, "--blend"), style_scale=style_scale,
             content_layers=_names(content_layers), style_layers=_names(style_layers),
             style_layer_weights=_numbers(style_layer_weights, "--style-layer-weights"),
-            tolerance=tolerance, pooling=pooling, weights=None if weights is None else str(weights),
+            pooling=pooling, weights=None if weights is None else str(weights),
             preprocessing=preprocessing, precision=precision,
         )
         if _is_still_image(content):
@@ -189,21 +245,153 @@ def stylize(
                 written = vidstyle.stylize_image_file(content, styles, output, options,
                                                       overwrite=overwrite, callback=callback)
         else:
-            video = VideoOptions(
-                warm_start=warm_start, warm_iterations=warm_iterations, temporal_weight=temporal_weight,
+            video = VideoOptions.from_preset(
+                preset, **_given(warm_iterations=warm_iterations),
+                warm_start=warm_start, temporal_weight=temporal_weight,
                 cuts=_cuts(cuts), frames=None if frames is None else tuple(parse_frames(frames)),
-                fps=_fps(fps), crf=crf, codec=codec)
+                fps=_fps(fps), crf=crf, codec=codec, warmup=warmup)
             if output is None:
                 if os.path.isdir(content) or is_sequence_pattern(str(content)):
                     raise ConfigError("give -o: a video (OUT.mp4) or a sequence (OUT.####.png) for frames")
                 output = content.with_name(f"{content.stem}_stylized.mp4")
-            with _video_progress(quiet) as callback:
-                summary = vidstyle.stylize_video(str(content), [str(s) for s in styles], str(output), options,
-                                                 video, overwrite=overwrite, callback=callback,
-                                                 report_path=None if report is None else str(report))
-            written = summary.output
+            if ray is not None:
+                if report is not None:
+                    raise ConfigError("--report is per process: each chunk of a --ray run has its own; "
+                                      "leave it out with --ray")
+                from vidstyle.ray_backend import run_on_ray
+                with _video_progress(quiet) as callback:
+                    written = run_on_ray(str(content), [str(s) for s in styles], str(output), options, video,
+                                         address=ray, chunk_size=chunk_size, retries=retries,
+                                         overwrite=overwrite, callback=callback).output
+            else:
+                with _video_progress(quiet) as callback:
+                    summary = vidstyle.stylize_video(str(content), [str(s) for s in styles], str(output), options,
+                                                     video, overwrite=overwrite, callback=callback,
+                                                     report_path=None if report is None else str(report))
+                written = summary.output
     if not quiet:
         typer.echo(written)
+
+
+@app.command("plan", no_args_is_help=True)
+def plan(
+    content: Path = typer.Argument(..., help="The input: a video, a folder of images or a sequence pattern.",
+                                   show_default=False),
+    chunk_size: int = typer.Option(DEFAULT_CHUNK_SIZE, "--chunk-size", help="Most frames a chunk keeps."),
+    warmup: int = typer.Option(VIDEO_DEFAULTS.warmup, "--warmup",
+                               help="Frames a chunk that starts inside a shot renders first and throws away."),
+    frames: Optional[str] = typer.Option(None, "--frames", show_default=False,
+                                         help="Plan only these frames, e.g. 1001-1100. (default: all)"),
+    cuts: str = typer.Option("auto", "--cuts", help="Scene cuts: auto (detected), none, or frame numbers."),
+    as_json: Optional[Path] = typer.Option(None, "--json", show_default=False,
+                                           help="Also write the plan as JSON to this file ('-' for stdout only)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Split INPUT into frame-range chunks for a render farm: they start at scene cuts where they can.
+
+    Each chunk is an ordinary command: `vidstyle INPUT STYLE -o OUT.####.png --frames FIRST-LAST`
+    (it renders its warm-up frames itself). Then `vidstyle assemble` builds the film.
+    """
+    with _reported_errors():
+        video = VideoOptions(warmup=warmup, cuts=_cuts(cuts),
+                             frames=None if frames is None else tuple(parse_frames(frames)))
+        with _frame_progress(quiet or str(as_json) == "-", "finding scene cuts") as callback:
+            result = vidstyle.chunks.plan(str(content), chunk_size, video, callback=callback)
+        data = result.to_json()
+        if as_json is not None and str(as_json) != "-":
+            from vidstyle.images import write_bytes_atomic
+            write_bytes_atomic(str(as_json), json.dumps(data, indent=1).encode())
+    if as_json is not None and str(as_json) == "-":
+        typer.echo(json.dumps(data, indent=1))
+        return
+    typer.echo(f"{len(result.numbers)} frames ({result.numbers[0]}-{result.numbers[-1]}), "
+               f"{len(result.shots)} shot(s), {len(result.chunks)} chunk(s) of at most {chunk_size}:")
+    typer.echo(f"{'chunk':>5}  {'--frames':<15} {'frames':>6}  {'warm-up':>7}  starts at")
+    for c in result.chunks:
+        typer.echo(f"{c.index:>5}  {c.frames:<15} {c.count:>6}  {c.warmup:>7}  "
+                   f"{'scene cut' if c.starts_at_cut else 'inside a shot'}")
+
+
+@app.command("assemble", no_args_is_help=True)
+def assemble(
+    frames_pattern: Path = typer.Argument(..., help="The rendered frames: OUT.####.png (or %04d).",
+                                          show_default=False),
+    output: Path = typer.Option(..., "-o", "--output", help="The video to write (.mp4 or .mov).",
+                                show_default=False),
+    audio_from: Optional[Path] = typer.Option(None, "--audio-from", show_default=False,
+                                              help="The source: its sound, its fps, and the frames the film "
+                                                   "needs (all must be rendered)."),
+    fps: Optional[str] = typer.Option(None, "--fps", show_default=False,
+                                      help="Frame rate, e.g. 24 or 30000/1001. (default: the source's)"),
+    frames: Optional[str] = typer.Option(None, "--frames", show_default=False,
+                                         help="Use these frames, e.g. 1001-1100. (default: the source's, else "
+                                              "first to last on disk)"),
+    crf: int = typer.Option(VIDEO_DEFAULTS.crf, "--crf", help="H.264 quality: 0 lossless .. 51."),
+    codec: str = typer.Option(VIDEO_DEFAULTS.codec, "--codec", help="h264 (.mp4/.mov) or prores (.mov)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the output path."),
+) -> None:
+    """Build the final video from frames rendered in chunks; refuses, naming them, when frames are missing."""
+    with _reported_errors():
+        if codec not in ("h264", "prores"):
+            raise ConfigError(f"--codec takes h264 or prores, not {codec!r}")
+        if not 0 <= crf <= 51:
+            raise ConfigError(f"--crf takes 0 to 51, not {crf}")
+        written = vidstyle.assemble.assemble(
+            str(frames_pattern), str(output), audio_from=None if audio_from is None else str(audio_from),
+            fps=_fps(fps), codec=codec, crf=crf, frames=None if frames is None else parse_frames(frames),
+            overwrite=overwrite)
+    if not quiet:
+        typer.echo(written)
+
+
+@app.command("check", no_args_is_help=True)
+def check(
+    source: Path = typer.Argument(..., help="The clip that was stylised (video, folder or sequence pattern).",
+                                  show_default=False),
+    styled: Path = typer.Argument(..., help="The stylised clip (video, folder or sequence pattern).",
+                                  show_default=False),
+    style: Optional[List[Path]] = typer.Option(None, "--style", show_default=False,
+                                               help="Style image(s) it was made with, for the style loss "
+                                                    "(repeat for a blend). (default: style loss not measured)"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (every pair of frames) instead of a table."),
+    device: str = typer.Option(DEFAULTS.device, "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Measure a stylised clip: flicker (E_warp against the source's own), style and content loss.
+
+    E_warp (Lai et al. 2018) uses Farneback flow on the source frames, not the
+    DIS flow vidstyle stylises with. Frames are compared at STYLED's size.
+    """
+    with _reported_errors():
+        options = StyleOptions(device=device)
+        with _frame_progress(quiet or as_json, "checking") as callback:
+            report = vidstyle.metrics.check(str(source), str(styled), [str(p) for p in style] if style else None,
+                                            options, callback=callback)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=1))
+        return
+    typer.echo(_check_table(report))
+
+
+def _check_table(r) -> str:
+    def num(v, fmt=".6f"):
+        return "-" if v is None else format(v, fmt)
+
+    ratio = "" if r.ewarp_ratio is None else f"   ({r.ewarp_ratio:.2f}x the source's)"
+    within = sum(1 for p in r.pairs if p.ewarp is not None)
+    rows = [
+        ("frames", f"{r.frames} at {r.width}x{r.height}, {within} pairs compared"
+                   + (f", {len(r.cuts)} across scene cuts left out" if r.cuts else "")),
+        ("E_warp output", num(r.ewarp) + ratio),
+        ("E_warp source", num(r.ewarp_source)),
+        ("style loss", num(r.style_loss, ".4f") if r.style_loss is not None else "- (give --style)"),
+        ("content loss", num(r.content_loss, ".4f")),
+        ("flicker at frames", ", ".join(map(str, r.flicker)) if r.flicker else "none"),
+    ]
+    if r.cuts:
+        rows.append(("scene cuts at", ", ".join(map(str, r.cuts))))
+    return "\n".join(f"{k:<18} {v}" for k, v in rows)
 
 
 def _is_still_image(path: Path) -> bool:
@@ -288,6 +476,18 @@ class _progress_bar:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.__exit__(*exc)
+
+
+class _frame_progress(_progress_bar):
+    """Frames done out of total, for commands called back with (done, total)."""
+
+    def __init__(self, quiet: bool, description: str):
+        super().__init__(quiet)
+        self.description = description
+
+    def update(self, done: int, total: int) -> None:
+        self.bar.update(self.task, completed=done, total=total, count=f"{done}/{total} frames",
+                        description=self.description)
 
 
 class _video_progress(_progress_bar):

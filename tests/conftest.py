@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import cv2
 import numpy as np
@@ -99,3 +100,19 @@ def moving_square(count=6, height=48, width=64, step=3, background=None):
         img[16:32, x0:x0 + 16] = (20, 40, 220)
         frames.append(img)
     return frames
+
+
+@pytest.fixture
+def style(tmp_path):
+    """A style image's path as a string."""
+    path = tmp_path / "style.png"
+    cv2.imwrite(str(path), make_style())
+    return str(path)
+
+
+def sequence(folder, frames, start=1001, pattern="shot.{:04d}.png", depth=8):
+    os.makedirs(folder, exist_ok=True)
+    for i, f in enumerate(frames):
+        data = f.astype(np.uint16) * 257 if depth == 16 else f
+        cv2.imwrite(os.path.join(folder, pattern.format(start + i)), data)
+    return os.path.join(folder, pattern.replace("{:04d}", "####"))

@@ -1,6 +1,7 @@
 """The command line, in-process through cli.main and once as a real subprocess."""
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -13,8 +14,9 @@ import pytest
 import torch
 
 import cli
+from vidstyle import ConfigError, StyleOptions, VideoOptions
 
-from .conftest import digest, make_content
+from .conftest import digest, make_content, moving_square, sequence
 
 FAST_ARGS = ["--size", "40", "--iterations", "4", "--device", "cpu", "-q"]
 
@@ -47,8 +49,13 @@ def test_explicit_stylize_command_and_default_output_name(capsys, content_path, 
 def test_help_reads_well(capsys):
     code, stdout, _ = run_cli(capsys, "--help")
     assert code == 0
-    for option in ("--output", "--size", "--iterations", "--seed", "--device", "--content-weight",
-                   "--style-weight", "--init", "--optimizer", "--keep-colors", "--overwrite", "--blend"):
+    for command in ("stylize", "plan", "assemble", "check"):
+        assert command in stdout
+    code, stdout, _ = run_cli(capsys, "stylize", "--help")
+    assert code == 0
+    for option in ("--output", "--preset", "--size", "--iterations", "--seed", "--device", "--content-weight",
+                   "--style-weight", "--init", "--optimizer", "--keep-colors", "--overwrite", "--blend",
+                   "--ray", "--chunk-size"):
         assert option in stdout
 
 
@@ -189,3 +196,37 @@ def test_real_subprocess(content_path, style_path, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 3
     assert bad.stderr.strip().splitlines() == [f"vidstyle: error: content image not found: {tmp_path / 'missing.png'}"]
+
+
+def test_presets_bundle_options_and_explicit_flags_win(capsys, style, tmp_path):
+    draft = StyleOptions.from_preset("draft")
+    assert (draft.size, draft.iterations) == (256, 150) and StyleOptions.from_preset().size == StyleOptions().size
+    assert StyleOptions.from_preset("high", size=300).size == 300
+    with pytest.raises(ConfigError, match="preset must be one of draft, standard, high"):
+        StyleOptions.from_preset("ultra")
+    pattern = sequence(tmp_path / "in", moving_square(3))
+    report = tmp_path / "report.json"
+    code, _, err = run_cli(capsys, pattern, style, "-o", tmp_path / "out.####.png", "--preset", "draft",
+                           "--iterations", "3", "--tolerance", "0", "--device", "cpu", "-q", "--report", report)
+    assert code == 0, err
+    iterations = [f["iterations"] for f in json.loads(report.read_text())["frames"]]
+    # The first frame takes the flag, warm frames the draft preset's budget.
+    warm = VideoOptions.from_preset("draft").warm_iterations
+    assert warm != VideoOptions().warm_iterations and iterations == [3, warm, warm]
+    assert run_cli(capsys, pattern, style, "-o", tmp_path / "x.####.png", "--preset", "fast")[0] == 2
+
+
+def test_size_never_enlarges_the_content(capsys, content_path, style_path, tmp_path):
+    out = tmp_path / "big.png"
+    code, _, err = run_cli(capsys, content_path, style_path, "-o", out, "--size", "512", "--iterations", "2",
+                           "--device", "cpu", "-q")
+    assert code == 0, err
+    assert cv2.imread(str(out)).shape[:2] == (36, 48)   # the content's own size
+
+
+def test_ray_flag_takes_an_address_only_when_one_follows():
+    assert cli._ray_address_optional(["in.mp4", "s.jpg", "--ray"]) == ["in.mp4", "s.jpg", "--ray=local"]
+    assert cli._ray_address_optional(["--ray", "in.mp4", "s.jpg"]) == ["--ray=local", "in.mp4", "s.jpg"]
+    assert cli._ray_address_optional(["--ray", "auto", "in.mp4"]) == ["--ray", "auto", "in.mp4"]
+    assert cli._ray_address_optional(["--ray", "10.0.0.5:6379"]) == ["--ray", "10.0.0.5:6379"]
+    assert cli._ray_address_optional(["--ray", "ray://head:10001"]) == ["--ray", "ray://head:10001"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from fractions import Fraction
@@ -13,20 +14,12 @@ import pytest
 import cli
 import vidstyle
 from vidstyle import OutputError, StyleOptions, VideoOptions
-from vidstyle.flow import FlowEstimator, reliability, warp
 from vidstyle.media import probe_has_audio
 
-from .conftest import digest, make_style, moving_square, write_clip
+from .conftest import digest, moving_square, sequence, write_clip
 
 OPTS = StyleOptions(size=64, iterations=8, tolerance=0.0, device="cpu")
 VOPTS = VideoOptions(warm_iterations=4)
-
-
-@pytest.fixture
-def style(tmp_path):
-    path = tmp_path / "style.png"
-    cv2.imwrite(str(path), make_style())
-    return str(path)
 
 
 @pytest.fixture
@@ -45,14 +38,6 @@ def read_video(path):
     fps = cap.get(cv2.CAP_PROP_FPS)
     cap.release()
     return frames, fps
-
-
-def sequence(folder, frames, start=1001, pattern="shot.{:04d}.png", depth=8):
-    os.makedirs(folder, exist_ok=True)
-    for i, f in enumerate(frames):
-        data = f.astype(np.uint16) * 257 if depth == 16 else f
-        cv2.imwrite(os.path.join(folder, pattern.format(start + i)), data)
-    return os.path.join(folder, pattern.replace("{:04d}", "####"))
 
 
 def test_video_keeps_audio_fps_and_frame_count(clip, style, tmp_path):
@@ -94,8 +79,10 @@ def test_sequence_keeps_vfx_numbers_padding_and_16_bit(style, tmp_path):
     out = str(tmp_path / "out" / "styled.####.png")
     os.makedirs(tmp_path / "out")
     summary = vidstyle.stylize_video(pattern, style, out, OPTS, VOPTS)
-    names = sorted(os.listdir(tmp_path / "out"))
+    names = sorted(n for n in os.listdir(tmp_path / "out") if not n.startswith("."))
     assert names == ["styled.1001.png", "styled.1002.png", "styled.1003.png"]
+    # What stays hidden beside them is the record that the range is complete, not frames.
+    assert os.listdir(tmp_path / "out" / ".styled.____.png.vidstyle" / "all") == ["manifest.json"]
     assert cv2.imread(str(tmp_path / "out" / names[0]), cv2.IMREAD_UNCHANGED).dtype == np.uint16
     assert summary.shots == [1001]
 
@@ -155,20 +142,6 @@ def test_exr_sequence_round_trip(style, tmp_path):
     assert rgb.dtype == np.float16 and rgb.shape == (48, 64, 3)
 
 
-def _ewarp(frames, sources):
-    """Warping error (Lai et al. 2018): flow on the SOURCE frames, occlusion-masked, RGB in [0, 1]."""
-    est = FlowEstimator()
-    errs = []
-    for t in range(1, len(frames)):
-        src_prev, src = sources[t - 1].astype(np.float32) / 255, sources[t].astype(np.float32) / 255
-        back, fwd = est(src, src_prev), est(src_prev, src)
-        mask = reliability(back, fwd)
-        warped, _ = warp(frames[t - 1].astype(np.float32) / 255, back)
-        diff = (warped - frames[t].astype(np.float32) / 255) ** 2
-        errs.append(float((mask[..., None] * diff).sum() / max(mask.sum() * 3, 1)))
-    return float(np.mean(errs))
-
-
 def test_flow_warm_start_flickers_less_than_independent_frames(style, tmp_path):
     sources = moving_square(6)
     pattern = sequence(tmp_path / "in", sources)
@@ -177,8 +150,7 @@ def test_flow_warm_start_flickers_less_than_independent_frames(style, tmp_path):
     for mode in ("none", "flow"):
         out = str(tmp_path / f"{mode}.####.png")
         vidstyle.stylize_video(pattern, style, out, opts, VideoOptions(warm_start=mode, warm_iterations=15))
-        frames = [cv2.imread(str(tmp_path / f"{mode}.{n}.png")) for n in range(1001, 1007)]
-        results[mode] = _ewarp(frames, sources)
+        results[mode] = vidstyle.metrics.check(pattern, out).ewarp
     assert results["flow"] < 0.5 * results["none"], results
 
 
@@ -368,7 +340,7 @@ def test_kill_9_then_rerun_gives_the_same_frames(style, tmp_path):
     subprocess.run(command(tmp_path / "killed.####.png"), check=True, cwd=root, timeout=300)
     for n in range(1001, 1007):
         assert digest(tmp_path / f"straight.{n}.png") == digest(tmp_path / f"killed.{n}.png")
-    assert not [n for n in os.listdir(tmp_path) if n.endswith(".vidstyle")]
+    assert not glob.glob(str(tmp_path / ".*.vidstyle" / "*" / "frames"))  # no stored frames left
 
 
 def test_rotation_metadata_is_honoured(clip, style, tmp_path):

@@ -6,10 +6,12 @@ The public API::
     out = vidstyle.stylize_image("photo.jpg", "painting.jpg", size=256)   # (H, W, 3) BGR float
     vidstyle.stylize_image_file("photo.jpg", "painting.jpg", "out.png", iterations=200)
 
-Options and their defaults live in ``StyleOptions``; errors are subclasses
+Options and their defaults live in ``StyleOptions`` (``StyleOptions.from_preset("draft")``);
+``vidstyle.metrics.check(source, styled, styles)`` measures flicker and style; errors are subclasses
 of ``VidstyleError``; progress arrives as ``Progress`` through ``callback``.
 """
 
+from . import metrics
 from .engine import Progress, ProgressCallback, Stylizer
 from .errors import (ConfigError, DivergedError, InputError, OutputError, VidstyleError,
                      WeightsError)
@@ -22,6 +24,6 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError", "DivergedError", "FrameRecord", "InputError", "OutputError", "Progress",
     "ProgressCallback", "RunSummary", "StyleOptions", "Stylizer", "VideoOptions", "VideoProgress",
-    "VidstyleError", "WeightsError", "stylize_image", "stylize_image_file", "stylize_video",
+    "VidstyleError", "WeightsError", "metrics", "stylize_image", "stylize_image_file", "stylize_video",
     "__version__",
 ]

@@ -80,6 +80,15 @@ def fit_size(height: int, width: int, long_side: int | None) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def output_size(height: int, width: int, long_side: int | None) -> tuple[int, int]:
+    """(H, W) of an output for content of (height, width): the longer side
+    ``long_side`` but never more than the content's own (enlarging a small
+    frame costs time and adds no detail); None keeps the content's size."""
+    if long_side is None or long_side >= max(height, width):
+        return height, width
+    return fit_size(height, width, long_side)
+
+
 def resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize (H, W, 3) to ``size`` = (H', W'): area averaging down, bicubic up."""
     h, w = pixels.shape[:2]

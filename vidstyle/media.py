@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import uuid
 from fractions import Fraction
+from typing import Iterable
 
 import numpy as np
 
@@ -138,6 +139,42 @@ def mux_audio(video: str, audio_source: str, output: str, offset: float = 0.0) -
     if os.path.exists(output):
         os.unlink(output)
     raise OutputError(f"ffmpeg could not add the audio of {audio_source}: {_tail(last)}")
+
+
+def encode_video(path: str, frames: Iterable[np.ndarray], fps: Fraction, *, codec: str = "h264",
+                 crf: int = DEFAULT_CRF, audio_from: str | None = None, offset: float = 0.0) -> None:
+    """Encode ``frames`` ((H, W, 3) float BGR [0, 1], one size) into ``path``, atomically.
+
+    ``audio_from``: a file whose first audio stream is added, from ``offset``
+    seconds (None: silent). Nothing is left at ``path`` or beside it when
+    this fails or is interrupted.
+    """
+    silent = temporary_beside(path)
+    final = temporary_beside(path)
+    try:
+        writer = None
+        try:
+            for pixels in frames:
+                if writer is None:
+                    h, w = pixels.shape[:2]
+                    writer = VideoWriter(silent, w, h, fps, codec=codec, crf=crf)
+                writer.write(pixels)
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        if writer is None:
+            raise OutputError(f"no frames to encode into {path}")
+        writer.close()
+        if audio_from is not None:
+            mux_audio(silent, audio_from, final, offset=offset)
+            os.replace(final, path)
+        else:
+            os.replace(silent, path)
+    finally:
+        for p in (silent, final):
+            if os.path.exists(p):
+                os.unlink(p)
 
 
 def check_decodable(path: str) -> None:

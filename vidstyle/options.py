@@ -22,6 +22,22 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)  # the paper's conv4_2 (Caffe's ReLU is in place)
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
+# Presets bundle the size, the iteration budgets and the schedule; any
+# option given explicitly overrides its preset's value. "standard" is the
+# default: StyleOptions() and VideoOptions() ARE the standard preset.
+# Warm iterations, measured at 256x144 on Big Buck Bunny (benchmarks/RESULTS.md):
+# the first frame early-stops near 140 of 300 iterations; a flow-warm-started
+# frame held E_warp at 0.10x that of independent frames with the same style
+# loss at 30, 40 and 60 iterations alike, so standard takes 30 (a later
+# frame costs ~0.2x the first).
+PRESETS: dict[str, dict[str, object]] = {
+    "draft": dict(size=256, iterations=150, scales=1, tolerance=3e-3, warm_iterations=15),
+    "standard": dict(size=512, iterations=300, scales=1, tolerance=1e-3, warm_iterations=30),
+    "high": dict(size=1024, iterations=500, scales=2, tolerance=5e-4, warm_iterations=80),
+}
+DEFAULT_PRESET = "standard"
+_STANDARD = PRESETS[DEFAULT_PRESET]
+
 # Below this a level of the coarse-to-fine schedule holds too little for
 # relu5_1 (1/16 of the input size) to see any structure.
 MIN_LEVEL_SIDE = 64
@@ -31,7 +47,8 @@ MIN_LEVEL_SIDE = 64
 class StyleOptions:
     """How one image is stylised. All sizes are in pixels.
 
-    size: longest side of the output; None keeps the content's size.
+    size: longest side of the output, at most the content's own (a smaller
+        content is not enlarged); None keeps the content's size.
     iterations: optimiser iterations at the finest level; coarser levels of
         the schedule get the same budget, at a fraction of the cost.
     scales: levels of the coarse-to-fine schedule, each twice the size of
@@ -61,9 +78,9 @@ class StyleOptions:
         fp32), "fp32" or "bf16". Losses are always summed in fp32.
     """
 
-    size: int | None = 512
-    iterations: int = 300
-    scales: int = 1
+    size: int | None = _STANDARD["size"]
+    iterations: int = _STANDARD["iterations"]
+    scales: int = _STANDARD["scales"]
     content_weight: float = 1.0
     style_weight: float = 5.0
     tv_weight: float = 10.0
@@ -77,7 +94,7 @@ class StyleOptions:
     optimizer: Optimizer = "lbfgs"
     learning_rate: float | None = None
     seed: int = 0
-    tolerance: float = 1e-3
+    tolerance: float = _STANDARD["tolerance"]
     patience: int = 20
     pooling: Literal["max", "avg"] = "max"
     weights: str | None = None
@@ -129,11 +146,23 @@ class StyleOptions:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
+    @classmethod
+    def from_preset(cls, preset: str = DEFAULT_PRESET, **changes) -> "StyleOptions":
+        """The preset's values, then ``changes`` (explicit options win)."""
+        return cls(**{**_preset_fields(cls, preset), **changes})
+
     @property
     def step_size(self) -> float:
         if self.learning_rate is not None:
             return self.learning_rate
         return 1.0 if self.optimizer == "lbfgs" else 0.02
+
+
+def _preset_fields(cls, preset: str) -> dict:
+    if preset not in PRESETS:
+        raise ConfigError(f"preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in PRESETS[preset].items() if k in names}
 
 
 def _int_at_least(name: str, value, low: int) -> None:
@@ -183,17 +212,22 @@ class VideoOptions:
         frame numbers that start a new shot (replacing detection).
     cut_threshold: 1 - HSV histogram correlation above which "auto" cuts.
     frames: frame numbers to process (None: all); sequences keep their numbers.
+    warmup: when ``frames`` starts inside a shot, this many frames before it
+        are rendered first and not kept, so the first kept frame is
+        warm-started like its neighbours (a farm chunk does not pop); fewer
+        when the shot starts sooner, none at a cut.
     fps: output frame rate (None: the input's); a Fraction keeps 29.97 exact.
     crf: H.264 quality, 0 (lossless) .. 51; 18 is visually lossless.
     codec: "h264" (yuv420p, .mp4/.mov) or "prores" (ProRes 422 HQ, .mov).
     """
 
     warm_start: WarmStart = "flow"
-    warm_iterations: int = 60
+    warm_iterations: int = _STANDARD["warm_iterations"]
     temporal_weight: float = 200.0
     cuts: Union[str, tuple[int, ...]] = "auto"
     cut_threshold: float = 0.5
     frames: tuple[int, ...] | None = None
+    warmup: int = 5
     fps: Fraction | None = None
     crf: int = 18
     codec: Codec = "h264"
@@ -209,6 +243,7 @@ class VideoOptions:
         else:
             object.__setattr__(self, "cuts", tuple(int(c) for c in self.cuts))
         _finite_positive("cut_threshold", self.cut_threshold)
+        _int_at_least("warmup", self.warmup, 0)
         if self.frames is not None:
             if not self.frames:
                 raise ConfigError("frames: the range is empty")
@@ -225,3 +260,12 @@ class VideoOptions:
             raise ConfigError(f"crf must be a whole number from 0 to 51, not {self.crf!r}")
         if self.codec not in ("h264", "prores"):
             raise ConfigError(f"codec must be h264 or prores, not {self.codec!r}")
+
+    def replace(self, **changes) -> "VideoOptions":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_preset(cls, preset: str = DEFAULT_PRESET, **changes) -> "VideoOptions":
+        """The preset's values, then ``changes`` (explicit options win)."""
+        return cls(**{**_preset_fields(cls, preset), **changes})

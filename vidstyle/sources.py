@@ -151,8 +151,8 @@ class FrameSource:
         have = set(self.numbers)
         missing = [n for n in wanted if n not in have]
         if missing:
-            raise ConfigError(f"--frames asks for frame(s) the input does not have: {_ranges(missing)} "
-                              f"(it has {_ranges(self.numbers)})")
+            raise ConfigError(f"--frames asks for frame(s) the input does not have: {format_ranges(missing)} "
+                              f"(it has {format_ranges(self.numbers)})")
         self.numbers = sorted(set(wanted))
 
 
@@ -234,7 +234,7 @@ class ImageListSource(FrameSource):
             if size is not None and size != (self.width, self.height):
                 odd.append(number)
         if odd:
-            raise InputError(f"frames {_ranges(odd)} of {self.path} are not {self.width}x{self.height} like the "
+            raise InputError(f"frames {format_ranges(odd)} of {self.path} are not {self.width}x{self.height} like the "
                              f"first frame: all frames must have one size")
 
     def frames(self) -> Iterator[Frame]:
@@ -257,7 +257,7 @@ def _header_size(path: str) -> tuple[int, int] | None:
         return None
 
 
-def _ranges(numbers: Sequence[int]) -> str:
+def format_ranges(numbers: Sequence[int]) -> str:
     """[1, 2, 3, 7] -> '1-3,7'."""
     numbers = sorted(numbers)
     parts, start = [], None
@@ -303,7 +303,7 @@ def open_sequence(pattern: str) -> ImageListSource:
         wanted = set(int(n) for n in asked.frameSet())
         missing = sorted(wanted - set(numbers))
         if missing:
-            raise InputError(f"sequence {pattern} lacks frame(s) {_ranges(missing)}")
+            raise InputError(f"sequence {pattern} lacks frame(s) {format_ranges(missing)}")
         numbers = sorted(wanted)
     files = {n: found.frame(n) for n in numbers}
     return ImageListSource(files, "sequence", pattern, padding=found.zfill() or 1)
@@ -316,7 +316,7 @@ def check_no_gaps(source: FrameSource) -> None:
     n = source.numbers
     missing = sorted(set(range(n[0], n[-1] + 1)) - set(n))
     if missing:
-        raise InputError(f"sequence {source.path} has gaps: frame(s) {_ranges(missing)} missing "
+        raise InputError(f"sequence {source.path} has gaps: frame(s) {format_ranges(missing)} missing "
                          f"(render them, or pick a range with --frames)")
 
 

@@ -77,12 +77,12 @@ def stylize_image(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     ``Progress`` after every optimiser iteration.
 
     Returns (H, W, 3) float32 BGR in [0, 1], the content resized so its
-    longer side is ``options.size``.
+    longer side is ``options.size`` (never enlarged).
     """
     options = _options(options, overrides)
     content_px = as_pixels(content, "content image")
     style_px = _style_list(styles)
-    size = images.fit_size(content_px.shape[0], content_px.shape[1], options.size)
+    size = images.output_size(content_px.shape[0], content_px.shape[1], options.size)
     return Stylizer(style_px, options).stylize(images.resize(content_px, size), callback=callback)
 
 
@@ -106,7 +106,7 @@ def stylize_image_file(content: PathLike, styles: PathLike | Sequence[PathLike],
     output = images.check_output_path(output, overwrite=overwrite,
                                       inputs=(content, *style_paths, init_path, options.weights))
     px = content_img.pixels
-    size = images.fit_size(px.shape[0], px.shape[1], options.size)
+    size = images.output_size(px.shape[0], px.shape[1], options.size)
     result = Stylizer(style_px, options).stylize(images.resize(px, size), callback=callback)
     images.write_image(output, result, content_img.bit_depth)
     return output

@@ -85,12 +85,14 @@ class RunSummary:
     output: str
     frames: list[FrameRecord] = field(default_factory=list)
     shots: list[int] = field(default_factory=list)  # frame numbers that started a shot
+    warmup: list[FrameRecord] = field(default_factory=list)  # rendered before --frames, not kept
     fps: str | None = None
     seconds: float = 0.0
 
     def to_json(self) -> dict:
         return {"output": self.output, "fps": self.fps, "seconds": round(self.seconds, 3),
-                "shots": self.shots, "frames": [dataclasses.asdict(f) for f in self.frames]}
+                "shots": self.shots, "frames": [dataclasses.asdict(f) for f in self.frames],
+                "warmup": [dataclasses.asdict(f) for f in self.warmup]}
 
 
 # -- output ----------------------------------------------------------------------
@@ -166,27 +168,46 @@ def fingerprint(source: FrameSource, style_paths: Sequence[str], options: StyleO
 
 
 class WorkFolder:
-    """``.NAME.vidstyle/`` beside the output: manifest.json and frames/NUMBER.png (16-bit)."""
+    """``.NAME.vidstyle/RANGE/`` beside the output: manifest.json and frames/NUMBER.png (16-bit).
 
-    def __init__(self, output: Output):
+    RANGE is ``all``, or the ``--frames`` range (``1001-1050``): farm chunks
+    of one output run at the same time, each in its own folder. For a
+    sequence output the manifest stays when the range is complete (its
+    frames are deleted), so rerunning a finished chunk does nothing.
+    """
+
+    def __init__(self, output: Output, frames: Sequence[int] | None = None):
         name = os.path.basename(output.path).replace("%", "_").replace("#", "_").replace("@", "_")
-        self.root = os.path.join(output.folder, f".{name}.vidstyle")
+        self.base = os.path.join(output.folder, f".{name}.vidstyle")
+        self.root = os.path.join(self.base, range_name(frames))
         self.frames = os.path.join(self.root, "frames")
         self.manifest = os.path.join(self.root, "manifest.json")
 
     def exists(self) -> bool:
         return os.path.isfile(self.manifest)
 
-    def fingerprint(self) -> str | None:
+    def _read(self) -> dict:
         try:
             with open(self.manifest) as handle:
-                return json.load(handle).get("fingerprint")
+                return json.load(handle)
         except (OSError, ValueError):
-            return None
+            return {}
+
+    def fingerprint(self) -> str | None:
+        return self._read().get("fingerprint")
+
+    def complete(self) -> bool:
+        return bool(self._read().get("complete"))
 
     def start(self, fp: str, summary: dict) -> None:
         os.makedirs(self.frames, exist_ok=True)
         images.write_bytes_atomic(self.manifest, json.dumps({"fingerprint": fp, **summary}, indent=1).encode())
+
+    def finish(self) -> None:
+        """Mark the range complete and drop the stored frames (a sequence output holds them now)."""
+        data = {**self._read(), "complete": True}
+        images.write_bytes_atomic(self.manifest, json.dumps(data, indent=1).encode())
+        shutil.rmtree(self.frames, ignore_errors=True)
 
     def frame_path(self, number: int) -> str:
         return os.path.join(self.frames, f"{number:+09d}.png")
@@ -204,6 +225,52 @@ class WorkFolder:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            os.rmdir(self.base)  # only when no other range is in it
+        except OSError:
+            pass
+
+
+def range_name(frames: Sequence[int] | None) -> str:
+    """``all``, ``1001-1050``, or for a range with holes ``1-30-<hash>``."""
+    if not frames:
+        return "all"
+    first, last = min(frames), max(frames)
+    name = f"{first}-{last}"
+    if len(set(frames)) != last - first + 1:
+        name += "-" + hashlib.sha256(",".join(map(str, sorted(frames))).encode()).hexdigest()[:8]
+    return name
+
+
+def warmup_frames(input_path: str, all_numbers: Sequence[int], wanted: Sequence[int],
+                  video: VideoOptions) -> list[int]:
+    """Frames to render, not keep, before ``wanted`` so its first frame is warm-started (see chunks.py).
+
+    Up to ``video.warmup`` frames straight before the first wanted one; none
+    when that frame starts a shot (a given cut, a detected cut, the input's
+    first frame), and only from the start of the shot when it starts sooner.
+    Cut detection looks at the same pairs of frames a whole run would.
+    """
+    if video.warm_start == "none":
+        return []   # frames do not depend on each other
+    first = min(wanted)
+    have = set(all_numbers)
+    window = [n for n in range(first - 1, first - 1 - video.warmup, -1) if n in have]
+    window = [n for i, n in enumerate(window) if n == first - 1 - i][::-1]   # straight before, no holes
+    if not window:
+        return []
+    if isinstance(video.cuts, tuple):
+        starts = [n for n in [*window, first] if n in video.cuts]
+    elif video.cuts == "auto":
+        scan = open_source(input_path)
+        scan.restrict([*window, first])
+        detector = CutDetector(video.cut_threshold)
+        starts = [f.number for i, f in enumerate(scan.frames()) if detector.is_cut(f.pixels) and i > 0]
+    else:
+        starts = []
+    if starts:
+        window = [n for n in window if n >= starts[-1]]
+    return window
 
 
 def _reject_same_paths(input_path: str, output: Output, style_paths: Sequence[str]) -> None:
@@ -234,10 +301,15 @@ def stylize_video(input_path: str, styles: str | Sequence[str], output_path: str
     style_px = [images.read_image(p, "style image").pixels for p in style_paths]
     input_path = os.fspath(input_path)
     source = open_source(input_path)
+    warmup: list[int] = []
     if video.frames is not None:
-        source.restrict(video.frames)
+        all_numbers = list(source.numbers)
+        source.restrict(video.frames)   # refuses frames the input lacks
+        warmup = warmup_frames(input_path, all_numbers, video.frames, video)
+        source.numbers = sorted({*warmup, *source.numbers})
     else:
         check_no_gaps(source)
+    keep = [n for n in source.numbers if n not in set(warmup)]
     if hasattr(source, "check_sizes"):
         source.check_sizes()
     output = Output(output_path, source, video.fps)
@@ -255,25 +327,37 @@ def stylize_video(input_path: str, styles: str | Sequence[str], output_path: str
         except ImportError:
             raise ConfigError("EXR needs the 'openexr' package: pip install openexr") from None
 
-    work = WorkFolder(output)
+    work = WorkFolder(output, video.frames)
     fp = fingerprint(source, style_paths, options, video)
-    if work.exists():
-        if work.fingerprint() != fp:
-            if not overwrite:
-                raise OutputError(f"{output.path} has an unfinished run with other parameters or inputs "
-                                  f"(work folder {work.root}): rerun that command to finish it, or pass "
-                                  f"--overwrite to start again")
-            work.remove()
-    else:
-        existing = output.existing(source.numbers)
-        if existing and not overwrite:
+    ours = False   # existing output frames were made by this very command
+    if work.exists() and work.fingerprint() != fp:
+        if not overwrite:
+            state = "a finished" if work.complete() else "an unfinished"
+            raise OutputError(f"{output.path} has {state} run with other parameters or inputs "
+                              f"(work folder {work.root}): rerun that command to finish it, or pass "
+                              f"--overwrite to start again")
+        work.remove()
+    elif work.exists() and work.complete():
+        if not output.existing(keep) or overwrite:
+            pass
+        elif len(output.existing(keep)) == len(keep):
+            # The same command ran to the end before: nothing to do (a farm may requeue a task).
+            return RunSummary(output=output.path, fps=None if output.fps is None else str(output.fps),
+                              frames=[FrameRecord(n, 0.0, 0, False, None, 0, 0, 0, 0, 0, resumed=True)
+                                      for n in keep])
+        ours = True   # some of our frames were deleted since: render the range again
+        work.remove()
+    if not work.exists():
+        existing = output.existing(keep)
+        if existing and not (overwrite or ours):
             more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
             raise OutputError(f"output {existing[0]}{more} exists: pass --overwrite to replace")
-    work.start(fp, {"input": input_path, "output": output.path, "styles": style_paths})
+    work.start(fp, {"input": input_path, "output": output.path, "styles": style_paths,
+                    "frames": range_name(video.frames), "warmup": warmup})
 
     cut_list = set(video.cuts) if isinstance(video.cuts, tuple) else set()
     detector = CutDetector(video.cut_threshold) if video.cuts == "auto" else None
-    size = images.fit_size(source.height, source.width, options.size)
+    size = images.output_size(source.height, source.width, options.size)
     stylizer = Stylizer(style_px, options)
     flow = FlowEstimator()
     summary = RunSummary(output=output.path, fps=None if output.fps is None else str(output.fps))
@@ -282,24 +366,27 @@ def stylize_video(input_path: str, styles: str | Sequence[str], output_path: str
     prev_src = prev_out = None
     prev_number = None
     last_report = start
+    warmup_set = set(warmup)
     for done, frame in enumerate(source.frames()):
         cut = detector.is_cut(frame.pixels) if detector is not None else (prev_number is None)
         # A jump in the frame numbers (--frames 1-10,20-30) also starts a shot:
         # the flow between non-adjacent frames means nothing.
         shot_start = cut or frame.number in cut_list or prev_number is None or frame.number != prev_number + 1
         content = images.resize(frame.pixels, size)
-        if shot_start:
+        if shot_start and frame.number not in warmup_set:
             summary.shots.append(frame.number)
+        kept = frame.number not in warmup_set
+        records = summary.frames if kept else summary.warmup
         if work.has(frame.number):
             out = work.load(frame.number)
-            summary.frames.append(FrameRecord(frame.number, 0.0, 0, shot_start, None, 0, 0, 0, 0, 0, resumed=True))
+            records.append(FrameRecord(frame.number, 0.0, 0, shot_start, None, 0, 0, 0, 0, 0, resumed=True))
         else:
             out, record = _stylize_frame(stylizer, options, video, flow, frame.number, content, shot_start,
                                          prev_src, prev_out, done, total, start, callback)
             out = work.save(frame.number, out)
-            if not output.is_video:
+            if kept and not output.is_video:
                 output.write_frame(frame.number, out)
-            summary.frames.append(record)
+            records.append(record)
             # Rewriting the report after every frame would cost O(frames^2)
             # on a long video: every 10 s is enough to follow a run.
             if report_path and time.perf_counter() - last_report > REPORT_EVERY_S:
@@ -317,7 +404,10 @@ def stylize_video(input_path: str, styles: str | Sequence[str], output_path: str
         for record in summary.frames:  # frames finished by an earlier run but not yet written
             if record.resumed and not os.path.exists(output.frame_path(record.number)):
                 output.write_frame(record.number, work.load(record.number))
-    work.remove()
+    if output.is_video:
+        work.remove()
+    else:
+        work.finish()
     summary.seconds = time.perf_counter() - start
     if report_path:
         _write_report(report_path, summary, start)
@@ -356,30 +446,11 @@ def _stylize_frame(stylizer, options, video, flow, number, content, shot_start, 
 
 
 def _encode(output: Output, work: WorkFolder, numbers: list[int], source: FrameSource, video: VideoOptions) -> None:
-    first = work.load(numbers[0])
-    h, w = first.shape[:2]
-    silent = media.temporary_beside(output.path)
-    final = media.temporary_beside(output.path)
-    try:
-        writer = media.VideoWriter(silent, w, h, output.fps, codec=video.codec, crf=video.crf)
-        try:
-            for n in numbers:
-                writer.write(work.load(n))
-        except BaseException:
-            writer.abort()
-            raise
-        writer.close()
-        if source.kind == "video" and source.has_audio:
-            # A range that starts later in the video takes its sound from there.
-            offset = numbers[0] / source.fps if source.fps else 0
-            media.mux_audio(silent, source.path, final, offset=float(offset))
-            os.replace(final, output.path)
-        else:
-            os.replace(silent, output.path)
-    finally:
-        for p in (silent, final):
-            if os.path.exists(p):
-                os.unlink(p)
+    audio = source.path if source.kind == "video" and source.has_audio else None
+    # A range that starts later in the video takes its sound from there.
+    offset = float(numbers[0] / source.fps) if audio and source.fps else 0.0
+    media.encode_video(output.path, (work.load(n) for n in numbers), output.fps, codec=video.codec,
+                       crf=video.crf, audio_from=audio, offset=offset)
 
 
 def _write_report(path: str, summary: RunSummary, start: float) -> None:

@@ -1,0 +1,164 @@
+"""The benchmark suite: speed, memory, stability and style of --warm-start none | previous | flow.
+
+    python benchmarks/suite.py [--frames 16] [--size 256] [--repeats 3] [--out benchmarks/RESULTS.md]
+
+On the first ``--frames`` frames of the Big Buck Bunny clip at ``--size`` px
+wide, with a painting from ../shared/data/styles, each mode is run
+``--repeats`` times as a fresh `vidstyle` process (the real command line,
+default preset apart from the size), and the table gives medians over the
+runs of:
+
+* seconds for the first frame and (median) for a later frame, their ratio,
+  iterations per frame (first / later), peak memory (the process's max RSS);
+* E_warp of the output and of the source clip (vidstyle.metrics: Farneback
+  flow, not the DIS flow the stylisation uses), style and content loss
+  (relative Gram and feature errors, weight 1, fp32).
+
+Then the targets of issue #4 for ``flow`` (E_warp <= 0.25x none, style loss
+<= 1.2x none, later frames <= 0.25x the first frame), and the engine's cost
+per iteration against a bare VGG-19 forward+backward at the same size.
+
+Needs ../shared/data, or --clip/--style.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+import torch  # noqa: E402
+
+from engine_speed import first_frame, per_iteration  # noqa: E402
+from vidstyle import images, metrics  # noqa: E402
+from vidstyle.options import DEFAULT_PRESET, PRESETS  # noqa: E402
+
+SHARED = os.path.join(ROOT, "..", "shared", "data")
+MODES = ("none", "previous", "flow")
+TARGETS = {"ewarp": 0.25, "style": 1.2, "later": 0.25}
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run_mode(clip: str, style: str, mode: str, frames: int, size: int, folder: str) -> dict:
+    """One `vidstyle` process; returns its per-frame report, wall time and peak RSS (MiB)."""
+    out = os.path.join(folder, f"{mode}.####.png")
+    report = os.path.join(folder, f"{mode}.json")
+    cmd = [sys.executable, os.path.join(ROOT, "cli.py"), clip, style, "-o", out, "--size", str(size),
+           "--frames", f"0-{frames - 1}", "--warm-start", mode, "--report", report, "--quiet"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"{' '.join(cmd)} failed with status {status}")
+    with open(report) as handle:
+        data = json.load(handle)
+    return dict(report=data, wall=wall, peak_mib=usage.ru_maxrss / 1024, pattern=out)
+
+
+def measure(clip: str, style: str, mode: str, frames: int, size: int, repeats: int) -> dict:
+    runs = []
+    for r in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            run = run_mode(clip, style, mode, frames, size, tmp)
+            rows = run["report"]["frames"]
+            quality = metrics.check(clip, run["pattern"], [style])
+            runs.append(dict(
+                first=rows[0]["seconds"], later=statistics.median(f["seconds"] for f in rows[1:]),
+                first_its=rows[0]["iterations"], later_its=statistics.median(f["iterations"] for f in rows[1:]),
+                peak=run["peak_mib"], wall=run["wall"], ewarp=quality.ewarp, source=quality.ewarp_source,
+                style=quality.style_loss, content=quality.content_loss, flicker=len(quality.flicker)))
+            print(mode, r, {k: round(v, 6) for k, v in runs[-1].items()}, flush=True)
+    return {k: statistics.median(run[k] for run in runs) for k in runs[0]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--clip", default=os.path.join(SHARED, "clips", "bigbuckbunny.mp4"))
+    ap.add_argument("--style", default=os.path.join(SHARED, "styles", "starry_night.jpg"))
+    ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    args = ap.parse_args()
+    for path in (args.clip, args.style):
+        if not os.path.exists(path):
+            sys.exit(f"missing {path}: run next to ../shared/data or pass --clip/--style")
+    began = time.perf_counter()
+    rows = {mode: measure(args.clip, args.style, mode, args.frames, args.size, args.repeats) for mode in args.modes}
+    content, style_px = first_frame(args.clip), images.read_image(args.style).pixels
+    engine = [per_iteration(content, style_px, args.size, "auto") for _ in range(args.repeats)]
+    iteration = {k: statistics.median(e[k] for e in engine) for k in ("engine", "bare", "ratio")}
+
+    preset = PRESETS[DEFAULT_PRESET]
+    base = rows.get("none")
+    source = statistics.median(r["source"] for r in rows.values())
+    lines = [
+        "# Benchmark suite", "",
+        f"Command: `python benchmarks/suite.py --frames {args.frames} --size {args.size} --repeats {args.repeats}` "
+        f"({(time.perf_counter() - began) / 60:.0f} min)  ",
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"no GPU used  ",
+        f"Input: first {args.frames} frames of {os.path.basename(args.clip)} at {engine[0]['size']}, style "
+        f"{os.path.basename(args.style)}; preset {DEFAULT_PRESET} (first frame of a shot: up to "
+        f"{preset['iterations']} iterations, later frames: up to {preset['warm_iterations']}, early stop at "
+        f"tolerance {preset['tolerance']:g}); each mode run {args.repeats} times as a fresh `vidstyle` process, "
+        f"medians shown.", "",
+        f"Source clip's own E_warp (the floor the flow's error sets): {source:.6f}", "",
+        "| warm start | first frame s | later frame s | later / first | iterations first / later | peak memory MiB "
+        "| E_warp | E_warp / none | E_warp / source | style loss | style / none | content loss | flicker pairs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for mode, r in rows.items():
+        rel = (lambda k: f"{r[k] / base[k]:.3f}") if base else (lambda k: "-")
+        lines.append(
+            f"| {mode} | {r['first']:.1f} | {r['later']:.1f} | {r['later'] / r['first']:.2f} | "
+            f"{r['first_its']:.0f} / {r['later_its']:.0f} | {r['peak']:.0f} | {r['ewarp']:.6f} | {rel('ewarp')} | "
+            f"{r['ewarp'] / r['source']:.2f} | {r['style']:.4f} | {rel('style')} | {r['content']:.4f} | "
+            f"{r['flicker']:.0f} |")
+    if base and "flow" in rows:
+        f = rows["flow"]
+        checks = [
+            ("E_warp flow / none", f["ewarp"] / base["ewarp"], TARGETS["ewarp"]),
+            ("style loss flow / none", f["style"] / base["style"], TARGETS["style"]),
+            ("later / first frame time (flow)", f["later"] / f["first"], TARGETS["later"]),
+        ]
+        lines += ["", "| target (issue #4) | measured | limit | met |", "|---|---|---|---|"]
+        for name, value, limit in checks:
+            lines.append(f"| {name} | {value:.3f} | <= {limit} | {'yes' if value <= limit else 'NO'} |")
+        lines.append(f"| E_warp flow / source (the floor is 1) | {f['ewarp'] / f['source']:.2f} | - | - |")
+    lines += ["", "Engine cost per iteration (same process, same layers, size and precision; medians):", "",
+              "| size | precision | engine s / iteration | bare VGG-19 forward+backward s | ratio |",
+              "|---|---|---|---|---|",
+              f"| {engine[0]['size']} | {engine[0]['precision']} | {iteration['engine']:.3f} | "
+              f"{iteration['bare']:.3f} | {iteration['ratio']:.2f}x |"]
+    with open(args.out, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The Ray backend on a local Ray started here with 2 CPUs: same frames as a serial run, retries, failures."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+import ray
+import torch
+
+import cli
+import vidstyle
+from vidstyle import StyleOptions, VideoOptions
+from vidstyle.media import probe_has_audio
+from vidstyle.ray_backend import ChunkFailed, render_chunk, run_on_ray
+
+from .conftest import digest, moving_square, sequence, write_clip
+
+OPTS = StyleOptions(size=64, iterations=8, tolerance=0.0, device="cpu")
+VOPTS = VideoOptions(warm_iterations=4)
+NUMBERS = range(1001, 1007)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    # The runners below live in this test module, which Ray's workers cannot
+    # import: ship them by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    yield
+    ray.shutdown()
+
+
+def two_shots(folder):
+    shot_a = moving_square(3)
+    shot_b = [255 - f[::-1] for f in moving_square(3, step=2)]
+    return sequence(folder, shot_a + shot_b)
+
+
+def serial(pattern, style, out):
+    """The reference: one process, one thread, as each Ray task runs (see README: determinism)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        vidstyle.stylize_video(pattern, style, out, OPTS, VOPTS)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def digests(folder, prefix):
+    return [digest(os.path.join(folder, f"{prefix}.{n}.png")) for n in NUMBERS]
+
+
+def test_chunks_on_ray_equal_a_serial_run(local_ray, style, tmp_path):
+    pattern = two_shots(tmp_path / "in")
+    serial(pattern, style, str(tmp_path / "serial.####.png"))
+    run = run_on_ray(pattern, style, str(tmp_path / "ray.####.png"), OPTS, VOPTS, chunk_size=3)
+    assert [(c.frames, c.starts_at_cut) for c in run.plan.chunks] == [("1001-1003", True), ("1004-1006", True)]
+    assert digests(tmp_path, "ray") == digests(tmp_path, "serial")
+
+
+def dies_once(input_path, styles, pattern, options, video, frames, overwrite=False):
+    """Kill the worker process after the chunk's first frame, the first time each chunk runs."""
+    marker = os.path.join(os.path.dirname(pattern), f"died-{frames[0]}")
+    if os.path.exists(marker):
+        return render_chunk(input_path, styles, pattern, options, video, frames, overwrite)
+    open(marker, "w").close()
+
+    def die(p):
+        if p.iteration is None and p.frames_done == 1:
+            os._exit(1)
+
+    vidstyle.stylize_video(input_path, styles, pattern, options, video.replace(frames=tuple(frames)), callback=die)
+
+
+def test_killed_worker_is_retried_without_lost_or_duplicated_frames(local_ray, style, tmp_path):
+    pattern = two_shots(tmp_path / "in")
+    serial(pattern, style, str(tmp_path / "serial.####.png"))
+    out = tmp_path / "out"
+    out.mkdir()
+    run_on_ray(pattern, style, str(out / "ray.####.png"), OPTS, VOPTS, chunk_size=3, chunk_runner=dies_once)
+    assert sorted(n for n in os.listdir(out) if n.startswith("died-")) == ["died-1001", "died-1004"]
+    assert sorted(n for n in os.listdir(out) if n.startswith("ray.")) == [f"ray.{n}.png" for n in NUMBERS]
+    assert digests(out, "ray") == digests(tmp_path, "serial")
+
+
+def fails_on_second_shot(input_path, styles, pattern, options, video, frames, overwrite=False):
+    if 1004 in frames:
+        raise RuntimeError("disk on fire")
+    return render_chunk(input_path, styles, pattern, options, video, frames, overwrite)
+
+
+def test_a_chunk_that_keeps_failing_stops_the_run_naming_its_range(local_ray, style, tmp_path):
+    pattern = two_shots(tmp_path / "in")
+    out = str(tmp_path / "ray.####.png")
+    with pytest.raises(ChunkFailed, match=r"chunk 1004-1006 failed 2 times: .*disk on fire"):
+        run_on_ray(pattern, style, out, OPTS, VOPTS, chunk_size=3, retries=1, chunk_runner=fails_on_second_shot)
+    assert not (tmp_path / "ray.1004.png").exists()
+    # The same command again finishes the job; nothing finished before is redone wrongly.
+    run_on_ray(pattern, style, out, OPTS, VOPTS, chunk_size=3)
+    serial(pattern, style, str(tmp_path / "serial.####.png"))
+    assert digests(tmp_path, "ray") == digests(tmp_path, "serial")
+
+
+def test_ray_from_the_command_line_assembles_a_video_with_sound(local_ray, style, tmp_path, capsys):
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(4))
+    out = tmp_path / "out.mp4"
+    code = cli.main([str(clip), style, "-o", str(out), "--ray", "--chunk-size", "2", "--warmup", "1",
+                     "--size", "64", "--iterations", "4", "--warm-iterations", "2", "--device", "cpu", "-q"])
+    assert code == 0, capsys.readouterr().err
+    import cv2
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4 and cap.get(cv2.CAP_PROP_FPS) == 10
+    cap.release()
+    assert probe_has_audio(str(out))
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".frames")]   # the chunks' frames are cleaned up
+
+
+def test_ray_missing_says_how_to_install_it(monkeypatch, style, tmp_path, capsys):
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(2), audio=False)
+    monkeypatch.setitem(sys.modules, "ray", None)   # as if Ray were not installed
+    assert cli.main([str(clip), style, "-o", str(tmp_path / "o.mp4"), "--ray"]) == 2
+    assert "pip install 'vidstyle[ray]'" in capsys.readouterr().err

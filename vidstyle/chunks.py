@@ -1,0 +1,155 @@
+"""Splitting a shot list into frame-range chunks for a render farm or a Ray cluster.
+
+Warm start is sequential (each frame starts from the previous output), so a
+chunk cannot simply start anywhere (GUIDE section 5). A chunk either starts
+at a scene cut, where a serial run starts afresh too, or renders
+``warmup`` frames before its range and throws them away, so its first kept
+frame is warm-started like its neighbours rather than freshly optimised
+(a fresh frame in the middle of a shot pops).
+
+Planning: the input's shots (cut detection while decoding, the same
+detector the render uses, or the given cuts) are packed greedily into
+chunks of at most ``chunk_size`` frames; a shot longer than that is split
+into near-equal pieces, all but its first with a warm-up.
+
+A chunk is an ordinary command: ``vidstyle INPUT STYLE -o OUT.####.png
+--frames FIRST-LAST``. The render itself notices when FIRST does not start a
+shot and adds the warm-up (video.py), so a farm needs nothing but the
+frame ranges.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Callable, Sequence
+
+from .cuts import CutDetector
+from .errors import ConfigError, InputError
+from .options import VideoOptions
+from .sources import FrameSource, open_source
+
+DEFAULT_CHUNK_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Frames ``first``..``last`` (inclusive, input numbering) kept by one task."""
+
+    index: int
+    first: int
+    last: int
+    warmup: int            # frames rendered before ``first`` and not kept (0 at a scene cut)
+    starts_at_cut: bool
+
+    @property
+    def frames(self) -> str:
+        """The ``--frames`` value of the chunk's command."""
+        return f"{self.first}-{self.last}"
+
+    @property
+    def count(self) -> int:
+        return self.last - self.first + 1
+
+
+@dataclass
+class Plan:
+    input: str
+    numbers: list[int]     # every frame of the input (or of --frames), in order
+    shots: list[int]       # frame numbers that start a shot
+    chunks: list[Chunk]
+    chunk_size: int
+    warmup: int
+
+    def to_json(self) -> dict:
+        return {
+            "input": self.input, "frames": len(self.numbers), "first": self.numbers[0],
+            "last": self.numbers[-1], "chunk_size": self.chunk_size, "warmup": self.warmup, "shots": self.shots,
+            "chunks": [{**asdict(c), "frames": c.frames, "count": c.count} for c in self.chunks],
+        }
+
+
+def find_shots(source: FrameSource, video: VideoOptions,
+               callback: Callable[[int, int], None] | None = None) -> list[int]:
+    """Frame numbers of ``source`` that start a shot, as a render of the whole input would find them."""
+    numbers = source.numbers
+    if isinstance(video.cuts, tuple):
+        given = set(video.cuts)
+        shots = [n for i, n in enumerate(numbers) if i == 0 or n in given or n != numbers[i - 1] + 1]
+        return shots
+    detector = CutDetector(video.cut_threshold) if video.cuts == "auto" else None
+    shots = []
+    prev = None
+    for done, frame in enumerate(source.frames()):
+        cut = detector.is_cut(frame.pixels) if detector is not None else prev is None
+        if cut or prev is None or frame.number != prev + 1:
+            shots.append(frame.number)
+        prev = frame.number
+        if callback is not None:
+            callback(done + 1, len(numbers))
+    return shots
+
+
+def split(numbers: Sequence[int], shots: Sequence[int], chunk_size: int, warmup: int) -> list[Chunk]:
+    """Pack shots into chunks of at most ``chunk_size`` frames (see the module docstring).
+
+    ``numbers``: every frame, in order; ``shots``: those that start a shot
+    (the first frame always does).
+    """
+    if chunk_size < 1:
+        raise ConfigError(f"chunk size must be at least 1, not {chunk_size}")
+    if warmup < 0:
+        raise ConfigError(f"warm-up must be 0 or more frames, not {warmup}")
+    starts = set(shots) | {numbers[0]}
+    runs: list[list[int]] = []          # the frames of each shot
+    for n in numbers:
+        if n in starts:
+            runs.append([])
+        runs[-1].append(n)
+    pieces: list[tuple[list[int], int]] = []    # (frames, warm-up frames available before them)
+    for run in runs:
+        parts = math.ceil(len(run) / chunk_size)
+        bounds = [round(i * len(run) / parts) for i in range(parts + 1)]
+        for i in range(parts):
+            pieces.append((run[bounds[i]:bounds[i + 1]], min(warmup, bounds[i])))
+    chunks: list[Chunk] = []
+    current: list[int] = []
+    for frames, warm in pieces:
+        if warm == 0 and current and len(current) + len(frames) <= chunk_size:
+            current += frames           # whole short shots share a chunk
+            continue
+        if current:
+            chunks.append(_chunk(len(chunks), current, 0))
+        if warm:
+            chunks.append(_chunk(len(chunks), frames, warm))
+            current = []
+        else:
+            current = list(frames)
+    if current:
+        chunks.append(_chunk(len(chunks), current, 0))
+    return chunks
+
+
+def _chunk(index: int, frames: list[int], warmup: int) -> Chunk:
+    return Chunk(index, frames[0], frames[-1], warmup, warmup == 0)
+
+
+def plan(input_path: str, chunk_size: int = DEFAULT_CHUNK_SIZE, video: VideoOptions | None = None,
+         callback: Callable[[int, int], None] | None = None) -> Plan:
+    """Chunks for ``input_path`` (a video, folder or sequence); ``video.frames`` limits the range.
+
+    ``video.warmup`` sets the warm-up frames; cut detection follows
+    ``video.cuts`` and ``video.cut_threshold`` exactly as a render would.
+    """
+    video = video or VideoOptions()
+    source = open_source(input_path)
+    if video.frames is not None:
+        source.restrict(video.frames)
+    if not source.numbers:
+        raise InputError(f"{input_path} has no frames")
+    shots = find_shots(source, video, callback)
+    chunks = split(source.numbers, shots, chunk_size, video.warmup)
+    return Plan(input_path, list(source.numbers), shots, chunks, chunk_size, video.warmup)
+
+
+__all__ = ["Chunk", "DEFAULT_CHUNK_SIZE", "Plan", "find_shots", "plan", "split"]
