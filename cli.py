@@ -276,7 +276,7 @@ def stylize(
 @app.command("plan", no_args_is_help=True)
 def plan(
     content: Path = typer.Argument(..., help="The input: a video, a folder of images or a sequence pattern.",
-                                   show_default=False),
+                                   show_default=False, metavar="INPUT"),
     chunk_size: int = typer.Option(DEFAULT_CHUNK_SIZE, "--chunk-size", help="Most frames a chunk keeps."),
     warmup: int = typer.Option(VIDEO_DEFAULTS.warmup, "--warmup",
                                help="Frames a chunk that starts inside a shot renders first and throws away."),

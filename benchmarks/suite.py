@@ -93,19 +93,29 @@ def measure(clip: str, style: str, mode: str, frames: int, size: int, repeats: i
     return {k: statistics.median(run[k] for run in runs) for k in runs[0]}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def arguments(doc: str, out: str) -> argparse.ArgumentParser:
+    """The options every benchmark here shares: the clip, the style, frames, size, repeats, output."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--clip", default=os.path.join(SHARED, "clips", "bigbuckbunny.mp4"))
     ap.add_argument("--style", default=os.path.join(SHARED, "styles", "starry_night.jpg"))
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
-    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
-    args = ap.parse_args()
+    ap.add_argument("--out", default=os.path.join(HERE, out))
+    return ap
+
+
+def check_inputs(args) -> None:
     for path in (args.clip, args.style):
         if not os.path.exists(path):
             sys.exit(f"missing {path}: run next to ../shared/data or pass --clip/--style")
+
+
+def main() -> None:
+    ap = arguments(__doc__, "RESULTS.md")
+    ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    args = ap.parse_args()
+    check_inputs(args)
     began = time.perf_counter()
     rows = {mode: measure(args.clip, args.style, mode, args.frames, args.size, args.repeats) for mode in args.modes}
     content, style_px = first_frame(args.clip), images.read_image(args.style).pixels

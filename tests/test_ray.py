@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+import cv2
 import pytest
 import ray
 import torch
@@ -15,7 +16,7 @@ from vidstyle import StyleOptions, VideoOptions
 from vidstyle.media import probe_has_audio
 from vidstyle.ray_backend import ChunkFailed, render_chunk, run_on_ray
 
-from .conftest import digest, moving_square, sequence, write_clip
+from .conftest import digest, make_style, moving_square, sequence, write_clip
 
 OPTS = StyleOptions(size=64, iterations=8, tolerance=0.0, device="cpu")
 VOPTS = VideoOptions(warm_iterations=4)
@@ -32,32 +33,34 @@ def local_ray():
     ray.shutdown()
 
 
-def two_shots(folder):
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    """Two 3-frame shots, a style, and the frames of one serial run: (pattern, style, {number: digest})."""
+    folder = tmp_path_factory.mktemp("shots")
+    style = str(folder / "style.png")
+    cv2.imwrite(style, make_style())
     shot_a = moving_square(3)
     shot_b = [255 - f[::-1] for f in moving_square(3, step=2)]
-    return sequence(folder, shot_a + shot_b)
-
-
-def serial(pattern, style, out):
-    """The reference: one process, one thread, as each Ray task runs (see README: determinism)."""
+    pattern = sequence(folder / "in", shot_a + shot_b)
+    # The reference runs with one torch thread, as each Ray task does (README: determinism).
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        vidstyle.stylize_video(pattern, style, out, OPTS, VOPTS)
+        vidstyle.stylize_video(pattern, style, str(folder / "serial.####.png"), OPTS, VOPTS)
     finally:
         torch.set_num_threads(threads)
+    return pattern, style, digests(folder, "serial")
 
 
 def digests(folder, prefix):
     return [digest(os.path.join(folder, f"{prefix}.{n}.png")) for n in NUMBERS]
 
 
-def test_chunks_on_ray_equal_a_serial_run(local_ray, style, tmp_path):
-    pattern = two_shots(tmp_path / "in")
-    serial(pattern, style, str(tmp_path / "serial.####.png"))
+def test_chunks_on_ray_equal_a_serial_run(local_ray, shots, tmp_path):
+    pattern, style, serial = shots
     run = run_on_ray(pattern, style, str(tmp_path / "ray.####.png"), OPTS, VOPTS, chunk_size=3)
     assert [(c.frames, c.starts_at_cut) for c in run.plan.chunks] == [("1001-1003", True), ("1004-1006", True)]
-    assert digests(tmp_path, "ray") == digests(tmp_path, "serial")
+    assert digests(tmp_path, "ray") == serial
 
 
 def dies_once(input_path, styles, pattern, options, video, frames, overwrite=False):
@@ -74,15 +77,12 @@ def dies_once(input_path, styles, pattern, options, video, frames, overwrite=Fal
     vidstyle.stylize_video(input_path, styles, pattern, options, video.replace(frames=tuple(frames)), callback=die)
 
 
-def test_killed_worker_is_retried_without_lost_or_duplicated_frames(local_ray, style, tmp_path):
-    pattern = two_shots(tmp_path / "in")
-    serial(pattern, style, str(tmp_path / "serial.####.png"))
-    out = tmp_path / "out"
-    out.mkdir()
-    run_on_ray(pattern, style, str(out / "ray.####.png"), OPTS, VOPTS, chunk_size=3, chunk_runner=dies_once)
-    assert sorted(n for n in os.listdir(out) if n.startswith("died-")) == ["died-1001", "died-1004"]
-    assert sorted(n for n in os.listdir(out) if n.startswith("ray.")) == [f"ray.{n}.png" for n in NUMBERS]
-    assert digests(out, "ray") == digests(tmp_path, "serial")
+def test_killed_worker_is_retried_without_lost_or_duplicated_frames(local_ray, shots, tmp_path):
+    pattern, style, serial = shots
+    run_on_ray(pattern, style, str(tmp_path / "ray.####.png"), OPTS, VOPTS, chunk_size=3, chunk_runner=dies_once)
+    assert sorted(n for n in os.listdir(tmp_path) if n.startswith("died-")) == ["died-1001", "died-1004"]
+    assert sorted(n for n in os.listdir(tmp_path) if n.startswith("ray.")) == [f"ray.{n}.png" for n in NUMBERS]
+    assert digests(tmp_path, "ray") == serial
 
 
 def fails_on_second_shot(input_path, styles, pattern, options, video, frames, overwrite=False):
@@ -91,16 +91,15 @@ def fails_on_second_shot(input_path, styles, pattern, options, video, frames, ov
     return render_chunk(input_path, styles, pattern, options, video, frames, overwrite)
 
 
-def test_a_chunk_that_keeps_failing_stops_the_run_naming_its_range(local_ray, style, tmp_path):
-    pattern = two_shots(tmp_path / "in")
+def test_a_chunk_that_keeps_failing_stops_the_run_naming_its_range(local_ray, shots, tmp_path):
+    pattern, style, serial = shots
     out = str(tmp_path / "ray.####.png")
     with pytest.raises(ChunkFailed, match=r"chunk 1004-1006 failed 2 times: .*disk on fire"):
         run_on_ray(pattern, style, out, OPTS, VOPTS, chunk_size=3, retries=1, chunk_runner=fails_on_second_shot)
     assert not (tmp_path / "ray.1004.png").exists()
-    # The same command again finishes the job; nothing finished before is redone wrongly.
+    # The same command again finishes the job, with the frames a serial run gives.
     run_on_ray(pattern, style, out, OPTS, VOPTS, chunk_size=3)
-    serial(pattern, style, str(tmp_path / "serial.####.png"))
-    assert digests(tmp_path, "ray") == digests(tmp_path, "serial")
+    assert digests(tmp_path, "ray") == serial
 
 
 def test_ray_from_the_command_line_assembles_a_video_with_sound(local_ray, style, tmp_path, capsys):
@@ -109,7 +108,6 @@ def test_ray_from_the_command_line_assembles_a_video_with_sound(local_ray, style
     code = cli.main([str(clip), style, "-o", str(out), "--ray", "--chunk-size", "2", "--warmup", "1",
                      "--size", "64", "--iterations", "4", "--warm-iterations", "2", "--device", "cpu", "-q"])
     assert code == 0, capsys.readouterr().err
-    import cv2
     cap = cv2.VideoCapture(str(out))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4 and cap.get(cv2.CAP_PROP_FPS) == 10
     cap.release()

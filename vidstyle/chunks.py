@@ -90,48 +90,50 @@ def find_shots(source: FrameSource, video: VideoOptions,
     return shots
 
 
+def check_chunking(chunk_size: int, warmup: int) -> None:
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ConfigError(f"chunk size must be a whole number >= 1, not {chunk_size!r}")
+    if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0:
+        raise ConfigError(f"warm-up must be a whole number >= 0, not {warmup!r}")
+
+
 def split(numbers: Sequence[int], shots: Sequence[int], chunk_size: int, warmup: int) -> list[Chunk]:
     """Pack shots into chunks of at most ``chunk_size`` frames (see the module docstring).
 
     ``numbers``: every frame, in order; ``shots``: those that start a shot
     (the first frame always does).
     """
-    if chunk_size < 1:
-        raise ConfigError(f"chunk size must be at least 1, not {chunk_size}")
-    if warmup < 0:
-        raise ConfigError(f"warm-up must be 0 or more frames, not {warmup}")
+    check_chunking(chunk_size, warmup)
     starts = set(shots) | {numbers[0]}
     runs: list[list[int]] = []          # the frames of each shot
     for n in numbers:
         if n in starts:
             runs.append([])
         runs[-1].append(n)
-    pieces: list[tuple[list[int], int]] = []    # (frames, warm-up frames available before them)
+    # (frames, warm-up frames available before them, starts at a cut)
+    pieces: list[tuple[list[int], int, bool]] = []
     for run in runs:
         parts = math.ceil(len(run) / chunk_size)
         bounds = [round(i * len(run) / parts) for i in range(parts + 1)]
         for i in range(parts):
-            pieces.append((run[bounds[i]:bounds[i + 1]], min(warmup, bounds[i])))
+            pieces.append((run[bounds[i]:bounds[i + 1]], min(warmup, bounds[i]), i == 0))
     chunks: list[Chunk] = []
     current: list[int] = []
-    for frames, warm in pieces:
-        if warm == 0 and current and len(current) + len(frames) <= chunk_size:
-            current += frames           # whole short shots share a chunk
+    for frames, warm, at_cut in pieces:
+        # Whole short shots share a chunk (not across a hole in the numbers).
+        if at_cut and current and len(current) + len(frames) <= chunk_size and current[-1] + 1 == frames[0]:
+            current += frames
             continue
         if current:
-            chunks.append(_chunk(len(chunks), current, 0))
-        if warm:
-            chunks.append(_chunk(len(chunks), frames, warm))
+            chunks.append(Chunk(len(chunks), current[0], current[-1], 0, True))
             current = []
-        else:
+        if at_cut:
             current = list(frames)
+        else:
+            chunks.append(Chunk(len(chunks), frames[0], frames[-1], warm, False))
     if current:
-        chunks.append(_chunk(len(chunks), current, 0))
+        chunks.append(Chunk(len(chunks), current[0], current[-1], 0, True))
     return chunks
-
-
-def _chunk(index: int, frames: list[int], warmup: int) -> Chunk:
-    return Chunk(index, frames[0], frames[-1], warmup, warmup == 0)
 
 
 def plan(input_path: str, chunk_size: int = DEFAULT_CHUNK_SIZE, video: VideoOptions | None = None,
@@ -142,6 +144,7 @@ def plan(input_path: str, chunk_size: int = DEFAULT_CHUNK_SIZE, video: VideoOpti
     ``video.cuts`` and ``video.cut_threshold`` exactly as a render would.
     """
     video = video or VideoOptions()
+    check_chunking(chunk_size, video.warmup)
     source = open_source(input_path)
     if video.frames is not None:
         source.restrict(video.frames)

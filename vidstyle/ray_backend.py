@@ -40,7 +40,7 @@ INSTALL_HINT = "pip install 'vidstyle[ray]'"
 class RayRun:
     output: str
     plan: chunking.Plan
-    attempts: dict[int, int] = field(default_factory=dict)   # chunk index -> tries it took (1 = no retry)
+    results: dict[int, object] = field(default_factory=dict)   # chunk index -> what its task returned
     seconds: float = 0.0
 
 
@@ -58,6 +58,17 @@ def render_chunk(input_path: str, styles: Sequence[str], pattern: str, options: 
     summary = stylize_video(input_path, list(styles), pattern, options, video.replace(frames=tuple(frames)),
                             overwrite=overwrite)
     return len(summary.frames)
+
+
+def _run_task(runner: Callable[..., int], threads: int, *args):
+    """What a Ray worker runs: ``runner(*args)`` with ``threads`` torch threads (0: torch's default).
+
+    A CPU task holds one CPU of the cluster, so it must not spread over more.
+    """
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
+    return runner(*args)
 
 
 def _import_ray():
@@ -95,6 +106,9 @@ def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
     tests that kill workers.
     """
     ray = _import_ray()
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise ConfigError(f"retries must be a whole number >= 0, not {retries!r}")
+    chunking.check_chunking(chunk_size, (video or VideoOptions()).warmup)
     started = time.perf_counter()
     options = options or StyleOptions()
     video = video or VideoOptions()
@@ -120,13 +134,14 @@ def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
         ray.init(address=None if local else address, include_dashboard=False, log_to_driver=False,
                  logging_level="ERROR", configure_logging=True)
     gpu = ray.cluster_resources().get("GPU", 0) >= 1
-    task = ray.remote(chunk_runner).options(
+    task = ray.remote(_run_task).options(
         num_gpus=1 if gpu else 0, num_cpus=0 if gpu else 1,
         max_retries=retries, retry_exceptions=True)
     pending = {}
     for chunk in plan.chunks:
         frames = [n for n in plan.numbers if chunk.first <= n <= chunk.last]
-        ref = task.remote(input_path, style_paths, pattern, options, video, frames, overwrite)
+        ref = task.remote(chunk_runner, 0 if gpu else 1, input_path, style_paths, pattern, options, video,
+                          frames, overwrite)
         pending[ref] = chunk
     out = Output(pattern, source, video.fps)
     total = len(plan.numbers)
@@ -136,7 +151,7 @@ def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
             for ref in ready:
                 chunk = pending.pop(ref)
                 try:
-                    ray.get(ref)
+                    run.results[chunk.index] = ray.get(ref)
                 except ray.exceptions.RayError as exc:
                     raise ChunkFailed(f"chunk {chunk.frames} failed {retries + 1} times: {_cause(exc)}; "
                                       f"its finished frames and those of other chunks are kept: run the same "
