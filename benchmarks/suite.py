@@ -88,7 +88,7 @@ def measure(clip: str, style: str, mode: str, frames: int, size: int, repeats: i
                 first=rows[0]["seconds"], later=statistics.median(f["seconds"] for f in rows[1:]),
                 first_its=rows[0]["iterations"], later_its=statistics.median(f["iterations"] for f in rows[1:]),
                 peak=run["peak_mib"], wall=run["wall"], ewarp=quality.ewarp, source=quality.ewarp_source,
-                style=quality.style_loss, content=quality.content_loss, flicker=len(quality.flicker)))
+                style=quality.style_loss, content=quality.content_loss))
             print(mode, r, {k: round(v, 6) for k, v in runs[-1].items()}, flush=True)
     return {k: statistics.median(run[k] for run in runs) for k in runs[0]}
 
@@ -139,16 +139,15 @@ def main() -> None:
         f"medians shown.", "",
         f"Source clip's own E_warp (the floor the flow's error sets): {source:.6f}", "",
         "| warm start | first frame s | later frame s | later / first | iterations first / later | peak memory MiB "
-        "| E_warp | E_warp / none | E_warp / source | style loss | style / none | content loss | flicker pairs |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| E_warp | E_warp / none | E_warp / source | style loss | style / none | content loss |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for mode, r in rows.items():
         rel = (lambda k: f"{r[k] / base[k]:.3f}") if base else (lambda k: "-")
         lines.append(
             f"| {mode} | {r['first']:.1f} | {r['later']:.1f} | {r['later'] / r['first']:.2f} | "
             f"{r['first_its']:.0f} / {r['later_its']:.0f} | {r['peak']:.0f} | {r['ewarp']:.6f} | {rel('ewarp')} | "
-            f"{r['ewarp'] / r['source']:.2f} | {r['style']:.4f} | {rel('style')} | {r['content']:.4f} | "
-            f"{r['flicker']:.0f} |")
+            f"{r['ewarp'] / r['source']:.2f} | {r['style']:.4f} | {rel('style')} | {r['content']:.4f} |")
     if base and "flow" in rows:
         f = rows["flow"]
         checks = [

@@ -18,9 +18,11 @@ Style and content losses are vidstyle's relative Gram and feature errors
 (losses.py) of each output frame against the style image(s) and its source
 frame, in fp32 with weight 1 each, whatever weights made the clip.
 
-Flicker: a pair whose output error jumps above ``FLICKER_FACTOR`` times the
-clip's median while the source pair does not (so a fast pan or a cut in
-the source is not blamed on the stylisation). Pairs across a scene cut are
+Flicker: a pair whose output error, divided by the source's own error at
+that pair (at least the source's median, so a still stretch does not divide
+by ~0), jumps above ``FLICKER_FACTOR`` times the clip's median of that ratio.
+Dividing by the source's error keeps fast motion, where the flow itself
+errs, from being blamed on the stylisation. Pairs across a scene cut are
 left out of the averages: no flow joins two shots.
 """
 
@@ -201,16 +203,14 @@ def check(source_path: str, styled_path: str, styles: Sequence[str] | None = Non
     within = [p for p in pairs if p.ewarp is not None]
     flicker = []
     if within:
-        med_out = statistics.median(p.ewarp for p in within)
-        med_src = statistics.median(p.ewarp_source for p in within)
-        marked = []
-        for p in pairs:
-            jump = p.ewarp is not None and p.ewarp > FLICKER_FACTOR * med_out and \
-                p.ewarp_source <= FLICKER_FACTOR * med_src
-            marked.append(PairRecord(p.number, p.ewarp, p.ewarp_source, jump) if jump else p)
-            if jump:
-                flicker.append(p.number)
-        pairs = marked
+        floor = max(statistics.median(p.ewarp_source for p in within), 1e-12)
+
+        def excess(p: PairRecord) -> float:
+            return p.ewarp / max(p.ewarp_source, floor)
+
+        typical = statistics.median(excess(p) for p in within)
+        flicker = [p.number for p in within if excess(p) > FLICKER_FACTOR * typical]
+        pairs = [PairRecord(p.number, p.ewarp, p.ewarp_source, p.number in flicker) for p in pairs]
     return StabilityReport(
         frames=len(content_l), width=width, height=height,
         ewarp=statistics.fmean(p.ewarp for p in within) if within else None,
