@@ -57,6 +57,12 @@ def test_plan_command_prints_chunks_and_writes_json(tmp_path, capsys):
     assert [(c["frames"], c["warmup"]) for c in data["chunks"]] == [
         ("1001-1002", 0), ("1003-1004", 2), ("1005-1006", 0), ("1007-1008", 2)]
     assert cli.main(["plan", pattern, "--chunk-size", "0"]) == 2
+    # A range that starts inside a shot: its first chunk warms up, as its render will.
+    assert cli.main(["plan", pattern, "--frames", "1003-1008", "--chunk-size", "3", "--json", "-"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(c["frames"], c["warmup"], c["starts_at_cut"]) for c in data["chunks"]] == [
+        ("1003-1004", 2, False), ("1005-1006", 0, True), ("1007-1008", 2, False)]
+    assert data["shots"] == [1005]
 
 
 def test_chunk_inside_a_shot_renders_its_warm_up_and_keeps_only_its_frames(style, tmp_path):

@@ -13,7 +13,7 @@ of ``VidstyleError``; progress arrives as ``Progress`` through ``callback``.
 
 from . import metrics
 from .engine import Progress, ProgressCallback, Stylizer
-from .errors import (ConfigError, DivergedError, InputError, OutputError, VidstyleError,
+from .errors import (ChunkFailed, ConfigError, DivergedError, InputError, OutputError, VidstyleError,
                      WeightsError)
 from .options import StyleOptions, VideoOptions
 from .stylize import stylize_image, stylize_image_file
@@ -22,7 +22,7 @@ from .video import FrameRecord, RunSummary, VideoProgress, stylize_video
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "DivergedError", "FrameRecord", "InputError", "OutputError", "Progress",
+    "ChunkFailed", "ConfigError", "DivergedError", "FrameRecord", "InputError", "OutputError", "Progress",
     "ProgressCallback", "RunSummary", "StyleOptions", "Stylizer", "VideoOptions", "VideoProgress",
     "VidstyleError", "WeightsError", "metrics", "stylize_image", "stylize_image_file", "stylize_video",
     "__version__",

@@ -47,6 +47,8 @@ def assemble(frames_pattern: str, output: str, *, audio_from: str | None = None,
     rate = fps or (reference.fps if reference is not None else None)
     if rate is None:
         raise ConfigError("give --fps (e.g. 24 or 30000/1001) or --audio-from the source video")
+    if not 0 < rate <= 1000:
+        raise ConfigError(f"fps must be between 0 and 1000, not {rate}")
     ext = os.path.splitext(output)[1].lower()
     if ext not in (".mp4", ".mov", ".m4v", ".mkv"):
         raise OutputError(f"assemble writes a video (.mp4 or .mov), not {ext or 'a file without extension'}")

@@ -20,6 +20,7 @@ frame ranges.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
@@ -28,6 +29,7 @@ from .cuts import CutDetector
 from .errors import ConfigError, InputError
 from .options import VideoOptions
 from .sources import FrameSource, open_source
+from .video import warmup_frames
 
 DEFAULT_CHUNK_SIZE = 50
 
@@ -146,12 +148,20 @@ def plan(input_path: str, chunk_size: int = DEFAULT_CHUNK_SIZE, video: VideoOpti
     video = video or VideoOptions()
     check_chunking(chunk_size, video.warmup)
     source = open_source(input_path)
+    everything = list(source.numbers)
     if video.frames is not None:
         source.restrict(video.frames)
     if not source.numbers:
         raise InputError(f"{input_path} has no frames")
     shots = find_shots(source, video, callback)
     chunks = split(source.numbers, shots, chunk_size, video.warmup)
+    if video.frames is not None:
+        # A range that starts inside a shot of the whole input: its first
+        # chunk warms up too, as its render will (video.warmup_frames).
+        before = warmup_frames(input_path, everything, [chunks[0].first], video)
+        if before:
+            chunks[0] = dataclasses.replace(chunks[0], warmup=len(before), starts_at_cut=False)
+            shots = shots[1:]
     return Plan(input_path, list(source.numbers), shots, chunks, chunk_size, video.warmup)
 
 

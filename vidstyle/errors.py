@@ -38,3 +38,7 @@ class OutputError(VidstyleError):
 
 class DivergedError(VidstyleError):
     """The optimisation blew up: the loss became NaN or infinite."""
+
+
+class ChunkFailed(VidstyleError):
+    """A chunk of a distributed run (Ray) failed on every try; finished frames stay for a rerun."""

@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 
 from . import chunks as chunking
 from .assemble import assemble
-from .errors import ConfigError, InputError, OutputError, VidstyleError
+from .errors import ChunkFailed, ConfigError, InputError, OutputError
 from .options import StyleOptions, VideoOptions
 from .sources import is_sequence_pattern, open_source
 from .stylize import as_path_list
@@ -42,10 +42,6 @@ class RayRun:
     plan: chunking.Plan
     results: dict[int, object] = field(default_factory=dict)   # chunk index -> what its task returned
     seconds: float = 0.0
-
-
-class ChunkFailed(VidstyleError):
-    """A chunk failed on every try; its finished frames stay for a rerun."""
 
 
 def render_chunk(input_path: str, styles: Sequence[str], pattern: str, options: StyleOptions,
