@@ -58,9 +58,14 @@ def digests(folder, prefix):
 
 def test_chunks_on_ray_equal_a_serial_run(local_ray, shots, tmp_path):
     pattern, style, serial = shots
-    run = run_on_ray(pattern, style, str(tmp_path / "ray.####.png"), OPTS, VOPTS, chunk_size=3)
+    seen = []
+    run = run_on_ray(pattern, style, str(tmp_path / "ray.####.png"), OPTS, VOPTS, chunk_size=3,
+                     callback=seen.append)
     assert [(c.frames, c.starts_at_cut) for c in run.plan.chunks] == [("1001-1003", True), ("1004-1006", True)]
     assert digests(tmp_path, "ray") == serial
+    # Overall progress: frames on disk out of all, rising to the end.
+    assert seen and seen[-1].frames_done == seen[-1].frames_total == 6
+    assert [p.frames_done for p in seen] == sorted(p.frames_done for p in seen)
 
 
 def dies_once(input_path, styles, pattern, options, video, frames, overwrite=False):
