@@ -25,11 +25,12 @@ DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # Presets bundle the size, the iteration budgets and the schedule; any
 # option given explicitly overrides its preset's value. "standard" is the
 # default: StyleOptions() and VideoOptions() ARE the standard preset.
-# Warm iterations, measured at 256x144 on Big Buck Bunny (benchmarks/RESULTS.md):
+# Warm iterations, measured at 256x144 on the first 8 Big Buck Bunny frames:
 # the first frame early-stops near 140 of 300 iterations; a flow-warm-started
-# frame held E_warp at 0.10x that of independent frames with the same style
-# loss at 30, 40 and 60 iterations alike, so standard takes 30 (a later
-# frame costs ~0.2x the first).
+# frame held E_warp near 0.1x that of independent frames with the same style
+# loss at 30, 40 and 60 iterations alike, so standard takes 30 (a later frame
+# then costs ~0.2x the first; the 16-frame suite in benchmarks/RESULTS.md
+# confirms it).
 PRESETS: dict[str, dict[str, object]] = {
     "draft": dict(size=256, iterations=150, scales=1, tolerance=3e-3, warm_iterations=15),
     "standard": dict(size=512, iterations=300, scales=1, tolerance=1e-3, warm_iterations=30),
