@@ -24,12 +24,13 @@ import vidstyle
 import vidstyle.assemble
 import vidstyle.chunks
 import vidstyle.metrics
+import vidstyle.ray_backend
 from vidstyle import StyleOptions, VideoOptions, VidstyleError
-from vidstyle.errors import ConfigError
 from vidstyle.chunks import DEFAULT_CHUNK_SIZE
+from vidstyle.errors import ConfigError
+from vidstyle.images import WRITABLE_EXTENSIONS
 from vidstyle.options import DEFAULT_PRESET, PRESETS
 from vidstyle.ray_backend import DEFAULT_RETRIES
-from vidstyle.images import WRITABLE_EXTENSIONS
 from vidstyle.sources import is_sequence_pattern, parse_frames
 
 DEFAULTS = StyleOptions()
@@ -258,9 +259,8 @@ def stylize(
                 if report is not None:
                     raise ConfigError("--report is per process: each chunk of a --ray run has its own; "
                                       "leave it out with --ray")
-                from vidstyle.ray_backend import run_on_ray
                 with _video_progress(quiet) as callback:
-                    written = run_on_ray(str(content), [str(s) for s in styles], str(output), options, video,
+                    written = vidstyle.ray_backend.run_on_ray(str(content), [str(s) for s in styles], str(output), options, video,
                                          address=ray, chunk_size=chunk_size, retries=retries,
                                          overwrite=overwrite, callback=callback).output
             else:
@@ -333,10 +333,6 @@ def assemble(
 ) -> None:
     """Build the final video from frames rendered in chunks; refuses, naming them, when frames are missing."""
     with _reported_errors():
-        if codec not in ("h264", "prores"):
-            raise ConfigError(f"--codec takes h264 or prores, not {codec!r}")
-        if not 0 <= crf <= 51:
-            raise ConfigError(f"--crf takes 0 to 51, not {crf}")
         written = vidstyle.assemble.assemble(
             str(frames_pattern), str(output), audio_from=None if audio_from is None else str(audio_from),
             fps=_fps(fps), codec=codec, crf=crf, frames=None if frames is None else parse_frames(frames),

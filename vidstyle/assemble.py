@@ -13,6 +13,7 @@ from fractions import Fraction
 
 from . import images, media
 from .errors import ConfigError, InputError, OutputError
+from .options import VideoOptions
 from .sources import FrameSource, format_ranges, open_sequence, open_source
 
 
@@ -44,11 +45,10 @@ def assemble(frames_pattern: str, output: str, *, audio_from: str | None = None,
     sequence.numbers = list(wanted)
     if hasattr(sequence, "check_sizes"):
         sequence.check_sizes()
+    VideoOptions(fps=fps, codec=codec, crf=crf)   # the same checks as a render's
     rate = fps or (reference.fps if reference is not None else None)
     if rate is None:
         raise ConfigError("give --fps (e.g. 24 or 30000/1001) or --audio-from the source video")
-    if not 0 < rate <= 1000:
-        raise ConfigError(f"fps must be between 0 and 1000, not {rate}")
     ext = os.path.splitext(output)[1].lower()
     if ext not in (".mp4", ".mov", ".m4v", ".mkv"):
         raise OutputError(f"assemble writes a video (.mp4 or .mov), not {ext or 'a file without extension'}")

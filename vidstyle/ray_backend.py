@@ -140,6 +140,7 @@ def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
                           frames, overwrite)
         pending[ref] = chunk
     out = Output(pattern, source, video.fps)
+    names = [os.path.basename(out.frame_path(n)) for n in plan.numbers]
     total = len(plan.numbers)
     try:
         while pending:
@@ -153,7 +154,9 @@ def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
                                       f"its finished frames and those of other chunks are kept: run the same "
                                       f"command again to finish") from None
             if callback is not None:
-                done = sum(1 for n in plan.numbers if os.path.exists(out.frame_path(n)))
+                # One directory listing per poll, not one stat per frame of the film.
+                on_disk = set(os.listdir(out.folder))
+                done = sum(1 for name in names if name in on_disk)
                 callback(VideoProgress(done, total, plan.numbers[min(done, total - 1)], False, None,
                                        time.perf_counter() - started))
     except BaseException:

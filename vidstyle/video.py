@@ -309,7 +309,8 @@ def stylize_video(input_path: str, styles: str | Sequence[str], output_path: str
         source.numbers = sorted({*warmup, *source.numbers})
     else:
         check_no_gaps(source)
-    keep = [n for n in source.numbers if n not in set(warmup)]
+    warmup_set = set(warmup)
+    keep = [n for n in source.numbers if n not in warmup_set]
     if hasattr(source, "check_sizes"):
         source.check_sizes()
     output = Output(output_path, source, video.fps)
@@ -338,9 +339,10 @@ def stylize_video(input_path: str, styles: str | Sequence[str], output_path: str
                               f"--overwrite to start again")
         work.remove()
     elif work.exists() and work.complete():
-        if not output.existing(keep) or overwrite:
+        done = output.existing(keep)
+        if not done or overwrite:
             pass
-        elif len(output.existing(keep)) == len(keep):
+        elif len(done) == len(keep):
             # The same command ran to the end before: nothing to do (a farm may requeue a task).
             return RunSummary(output=output.path, fps=None if output.fps is None else str(output.fps),
                               frames=[FrameRecord(n, 0.0, 0, False, None, 0, 0, 0, 0, 0, resumed=True)
@@ -366,7 +368,6 @@ def stylize_video(input_path: str, styles: str | Sequence[str], output_path: str
     prev_src = prev_out = None
     prev_number = None
     last_report = start
-    warmup_set = set(warmup)
     for done, frame in enumerate(source.frames()):
         cut = detector.is_cut(frame.pixels) if detector is not None else (prev_number is None)
         # A jump in the frame numbers (--frames 1-10,20-30) also starts a shot:
