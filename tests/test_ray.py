@@ -12,14 +12,10 @@ import torch
 
 import cli
 import vidstyle
-from vidstyle import StyleOptions, VideoOptions
 from vidstyle.media import probe_has_audio
 from vidstyle.ray_backend import ChunkFailed, render_chunk, run_on_ray
 
-from .conftest import digest, make_style, moving_square, sequence, write_clip
-
-OPTS = StyleOptions(size=64, iterations=8, tolerance=0.0, device="cpu")
-VOPTS = VideoOptions(warm_iterations=4)
+from .conftest import OPTS, VOPTS, digest, make_style, moving_square, two_shots, write_clip
 NUMBERS = range(1001, 1007)
 
 
@@ -39,9 +35,7 @@ def shots(tmp_path_factory):
     folder = tmp_path_factory.mktemp("shots")
     style = str(folder / "style.png")
     cv2.imwrite(style, make_style())
-    shot_a = moving_square(3)
-    shot_b = [255 - f[::-1] for f in moving_square(3, step=2)]
-    pattern = sequence(folder / "in", shot_a + shot_b)
+    pattern = two_shots(folder / "in")
     # The reference runs with one torch thread, as each Ray task does (README: determinism).
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

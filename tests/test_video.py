@@ -16,10 +16,7 @@ import vidstyle
 from vidstyle import OutputError, StyleOptions, VideoOptions
 from vidstyle.media import probe_has_audio
 
-from .conftest import digest, moving_square, sequence, write_clip
-
-OPTS = StyleOptions(size=64, iterations=8, tolerance=0.0, device="cpu")
-VOPTS = VideoOptions(warm_iterations=4)
+from .conftest import OPTS, VOPTS, digest, moving_square, sequence, two_shots, write_clip
 
 
 @pytest.fixture
@@ -155,9 +152,7 @@ def test_flow_warm_start_flickers_less_than_independent_frames(style, tmp_path):
 
 
 def test_hard_cut_resets_warm_start(style, tmp_path):
-    shot_a = moving_square(3)
-    shot_b = [255 - f[::-1] for f in moving_square(3, step=2)]
-    pattern = sequence(tmp_path / "in", shot_a + shot_b)
+    pattern = two_shots(tmp_path / "in")
     both = vidstyle.stylize_video(pattern, style, str(tmp_path / "both.####.png"), OPTS, VOPTS)
     assert both.shots == [1001, 1004]
     # Frame 1004 rendered after shot A must equal frame 1004 rendered with no shot A at all.

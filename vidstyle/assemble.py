@@ -3,7 +3,9 @@
 The frames are a numbered sequence (``OUT.####.png``); the frame rate and
 the sound come from the source (``audio_from``), so the film plays in sync
 with it. Missing frames are named and refused before anything is encoded:
-a film with a hole in it is worse than no film.
+a film with a hole in it is worse than no film. The film holds exactly the
+frames given, whatever the length of the sound (media.encode_video counts
+them before it keeps the file).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from fractions import Fraction
 
 from . import images, media
 from .errors import ConfigError, InputError, OutputError
-from .options import VideoOptions
-from .sources import FrameSource, format_ranges, open_sequence, open_source
+from .options import DEFAULT_CODEC, DEFAULT_CRF, VideoOptions
+from .outputs import check_video_path
+from .sequences import format_ranges
+from .sources import FrameSource, open_sequence, open_source
 
 
 def expected_numbers(frames: FrameSource, reference: FrameSource | None) -> list[int]:
@@ -25,7 +29,7 @@ def expected_numbers(frames: FrameSource, reference: FrameSource | None) -> list
 
 
 def assemble(frames_pattern: str, output: str, *, audio_from: str | None = None, fps: Fraction | None = None,
-             codec: str = "h264", crf: int = media.DEFAULT_CRF, frames: list[int] | None = None,
+             codec: str = DEFAULT_CODEC, crf: int = DEFAULT_CRF, frames: list[int] | None = None,
              overwrite: bool = False) -> str:
     """Encode the sequence ``frames_pattern`` into the video ``output``; returns ``output``.
 
@@ -43,27 +47,19 @@ def assemble(frames_pattern: str, output: str, *, audio_from: str | None = None,
         raise InputError(f"{len(missing)} frame(s) missing from {frames_pattern}: {format_ranges(missing)}; "
                          f"render them (rerun their chunks) and assemble again")
     sequence.numbers = list(wanted)
-    if hasattr(sequence, "check_sizes"):
-        sequence.check_sizes()
+    sequence.check()
     VideoOptions(fps=fps, codec=codec, crf=crf)   # the same checks as a render's
     rate = fps or (reference.fps if reference is not None else None)
     if rate is None:
         raise ConfigError("give --fps (e.g. 24 or 30000/1001) or --audio-from the source video")
-    ext = os.path.splitext(output)[1].lower()
-    if ext not in (".mp4", ".mov", ".m4v", ".mkv"):
-        raise OutputError(f"assemble writes a video (.mp4 or .mov), not {ext or 'a file without extension'}")
-    if codec == "prores" and ext != ".mov":
-        raise ConfigError("--codec prores needs a .mov output")
+    check_video_path(output, codec)
     if audio_from is not None and os.path.realpath(output) == os.path.realpath(audio_from):
         raise OutputError(f"output {output} is also the input: choose another output path")
     if os.path.exists(output) and not overwrite:
         raise OutputError(f"output {output} exists: pass --overwrite to replace it")
     images.check_writable_folder(os.path.dirname(os.path.abspath(output)))
-    audio = None
-    offset = 0.0
-    if reference is not None and reference.kind == "video" and reference.has_audio:
-        audio = reference.path
-        offset = float(wanted[0] / reference.fps) if reference.fps else 0.0
+    audio = reference.audio_path if reference is not None else None
+    offset = float(wanted[0] / reference.fps) if audio and reference.fps else 0.0
     media.encode_video(output, (f.pixels for f in sequence.frames()), Fraction(rate), codec=codec, crf=crf,
                        audio_from=audio, offset=offset)
     return output

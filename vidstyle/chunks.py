@@ -1,7 +1,7 @@
 """Splitting a shot list into frame-range chunks for a render farm or a Ray cluster.
 
 Warm start is sequential (each frame starts from the previous output), so a
-chunk cannot simply start anywhere (GUIDE section 5). A chunk either starts
+chunk cannot simply start anywhere. A chunk either starts
 at a scene cut, where a serial run starts afresh too, or renders
 ``warmup`` frames before its range and throws them away, so its first kept
 frame is warm-started like its neighbours rather than freshly optimised
@@ -14,8 +14,8 @@ into near-equal pieces, all but its first with a warm-up.
 
 A chunk is an ordinary command: ``vidstyle INPUT STYLE -o OUT.####.png
 --frames FIRST-LAST``. The render itself notices when FIRST does not start a
-shot and adds the warm-up (video.py), so a farm needs nothing but the
-frame ranges.
+shot and adds the warm-up (shots.warmup_frames), so a farm needs nothing but
+the frame ranges.
 """
 
 from __future__ import annotations
@@ -25,13 +25,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
-from .cuts import CutDetector
 from .errors import ConfigError, InputError
-from .options import VideoOptions
+from .options import DEFAULT_CHUNK_SIZE, VideoOptions
+from .shots import ShotTracker, warmup_frames
 from .sources import FrameSource, open_source
-from .video import warmup_frames
-
-DEFAULT_CHUNK_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -73,20 +70,17 @@ class Plan:
 
 def find_shots(source: FrameSource, video: VideoOptions,
                callback: Callable[[int, int], None] | None = None) -> list[int]:
-    """Frame numbers of ``source`` that start a shot, as a render of the whole input would find them."""
+    """Frame numbers of ``source`` that start a shot, as a render of the whole input would find them.
+
+    Frames are decoded only when cuts are detected (``cuts="auto"``).
+    """
+    tracker = ShotTracker.for_video(video)
     numbers = source.numbers
-    if isinstance(video.cuts, tuple):
-        given = set(video.cuts)
-        shots = [n for i, n in enumerate(numbers) if i == 0 or n in given or n != numbers[i - 1] + 1]
-        return shots
-    detector = CutDetector(video.cut_threshold) if video.cuts == "auto" else None
+    fed = ((f.number, f.pixels) for f in source.frames()) if tracker.needs_pixels else ((n, None) for n in numbers)
     shots = []
-    prev = None
-    for done, frame in enumerate(source.frames()):
-        cut = detector.is_cut(frame.pixels) if detector is not None else prev is None
-        if cut or prev is None or frame.number != prev + 1:
-            shots.append(frame.number)
-        prev = frame.number
+    for done, (number, pixels) in enumerate(fed):
+        if tracker.starts_shot(pixels, number):
+            shots.append(number)
         if callback is not None:
             callback(done + 1, len(numbers))
     return shots
@@ -165,4 +159,4 @@ def plan(input_path: str, chunk_size: int = DEFAULT_CHUNK_SIZE, video: VideoOpti
     return Plan(input_path, list(source.numbers), shots, chunks, chunk_size, video.warmup)
 
 
-__all__ = ["Chunk", "DEFAULT_CHUNK_SIZE", "Plan", "find_shots", "plan", "split"]
+__all__ = ["Chunk", "Plan", "find_shots", "plan", "split"]

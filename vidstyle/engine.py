@@ -19,10 +19,10 @@ import torch.nn.functional as F
 
 from . import images
 from .color import keep_colors
-from .errors import ConfigError, DivergedError
+from .errors import ConfigError, DivergedError, InputError
 from .losses import blend_grams, content_loss, gram, style_loss, temporal_loss, tv_loss
 from .options import MIN_LEVEL_SIDE, StyleOptions
-from .vgg import build_network
+from .vgg import LAYER_INDEX, build_network, min_side
 
 
 @dataclass(frozen=True)
@@ -131,12 +131,13 @@ class Stylizer:
     """Gram-loss optimiser for one set of style images and options.
 
     ``styles``: (H, W, 3) float32 BGR [0, 1] arrays, as ``images.read_image``
-    gives them.
+    gives them. None are needed when ``options.style_weight`` is 0 (a judge
+    of content loss alone, as ``vidstyle check`` uses without ``--style``).
     """
 
     def __init__(self, styles: Sequence[np.ndarray], options: StyleOptions | None = None):
         self.options = options = options or StyleOptions()
-        if not styles:
+        if not styles and options.style_weight > 0:
             raise ConfigError("give at least one style image")
         blend = options.style_blend or (1.0,) * len(styles)
         if len(blend) != len(styles):
@@ -150,7 +151,42 @@ class Stylizer:
                                  preprocessing=options.preprocessing, device=self.device)
         self.styles = list(styles)
         self.bf16 = use_bf16(options.precision, self.device)
+        self.min_side = min_side(self.layers)
         self._style_cache: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
+
+    def check_size(self, height: int, width: int, native: tuple[int, int] | None = None) -> None:
+        """Refuse, before any work, an output of (height, width) the network cannot take.
+
+        VGG-19's pooling stages halve the image on the way to the deepest
+        layer (relu5_1: four of them), so every side of the content, of each
+        level of the schedule and of each resized style image must be at least
+        ``self.min_side`` px. ``native``: the content's own (H, W); when it is
+        already too small the input is at fault (InputError), otherwise the
+        options are (ConfigError).
+        """
+        need, o = self.min_side, self.options
+        deepest = max(self.layers, key=LAYER_INDEX.__getitem__)
+        why = f"VGG-19 needs at least {need} px on each side to reach {deepest}"
+        if native is not None and min(native) < need:
+            raise InputError(f"the content is {native[1]}x{native[0]} px; {why}")
+        for lh, lw in level_sizes(height, width, o.scales):
+            if min(lh, lw) < need:
+                if (lh, lw) != (height, width):
+                    raise ConfigError(f"scales {o.scales} makes a level of {lw}x{lh} px; {why}: use fewer scales")
+                long_need = math.ceil(need * max(height, width) / min(height, width))
+                raise ConfigError(f"size {o.size} makes the output {width}x{height} px; {why}: "
+                                  f"use a size of at least {long_need}")
+            for k, style in enumerate(self.styles, start=1):
+                sh, sw = self._style_size(style, lh, lw)
+                if min(sh, sw) < need:
+                    scale = o.style_scale * need / min(sh, sw)
+                    raise ConfigError(f"style scale {o.style_scale:g} makes style image {k} {sw}x{sh} px at an "
+                                      f"output of {lw}x{lh}; {why}: use a style scale of at least {scale:.2g}")
+
+    def _style_size(self, style: np.ndarray, height: int, width: int) -> tuple[int, int]:
+        """(H, W) of a style image for an output of (height, width): its longer side ``style_scale`` times the output's."""
+        long_side = max(8, round(max(height, width) * self.options.style_scale))
+        return images.fit_size(style.shape[0], style.shape[1], long_side)
 
     # -- targets -------------------------------------------------------------
 
@@ -164,10 +200,11 @@ class Stylizer:
         """
         key = (height, width)
         if key not in self._style_cache:
-            long_side = max(8, round(max(height, width) * self.options.style_scale))
+            if not self.styles:
+                return {}
             per_style = []
             for style in self.styles:
-                size = images.fit_size(style.shape[0], style.shape[1], long_side)
+                size = self._style_size(style, height, width)
                 x = images.to_tensor(images.resize(style, size), self.device)
                 feats = self.net(x, self.options.style_layers)
                 per_style.append({n: gram(f) for n, f in feats.items()})

@@ -36,6 +36,14 @@ class OutputError(VidstyleError):
     exit_code = 4
 
 
+class BusyError(OutputError):
+    """Another process is working on the same output (it holds the work folder's lock)."""
+
+
+class StreamError(InputError):
+    """A raw frame stream (``vidstyle pipe``) ended in the middle of a frame."""
+
+
 class DivergedError(VidstyleError):
     """The optimisation blew up: the loss became NaN or infinite."""
 

@@ -43,7 +43,8 @@ def warp(image: np.ndarray, flow: np.ndarray, fill: np.ndarray | None = None) ->
     """Sample ``image`` (H, W, C) at ``p + flow(p)``; returns (warped, inside).
 
     Bicubic rather than bilinear: a warm start is warped again every frame, and
-    bilinear resampling blurs a little each time (GUIDE section 3). ``inside``
+    bilinear resampling blurs a little each time, and the blur builds up (it shows as a
+    higher style loss, and the temporal loss pins it in place). ``inside``
     (H, W) bool is False where the flow points outside the frame; there the
     result takes ``fill`` (same shape as ``image``), or 0.
     """

@@ -1,24 +1,31 @@
-"""Reading, resizing and atomically writing still images with OpenCV.
+"""Reading, resizing and atomically writing still images (OpenCV; EXR through the openexr package).
 
 In memory an image is a float32 numpy array ``(H, W, 3)``, **BGR** (OpenCV's
 order, and the order of the original VGG weights), values in ``[0, 1]``.
+Every file is written under a hidden temporary name beside its final path
+(``partial_path``) and renamed when complete, so a reader or a crash never
+sees half a file; ``remove_partials`` clears what a killed process left.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import uuid
 from dataclasses import dataclass
+from typing import Iterable
 
 import cv2
 import numpy as np
 import torch
 
-from .errors import InputError, OutputError
+from .errors import ConfigError, InputError, OutputError
 
 # Extensions OpenCV writes in every wheel (EXR and DPX are not among them).
 WRITABLE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+# What vidstyle reads and writes as stills and sequence frames: OpenCV's, plus EXR (openexr).
+IMAGE_EXTENSIONS = WRITABLE_EXTENSIONS + (".exr",)
 # Formats that can hold 16 bits per channel.
 SIXTEEN_BIT_EXTENSIONS = (".png", ".tif", ".tiff")
 
@@ -28,14 +35,17 @@ class Image:
     """A decoded image: ``pixels`` (H, W, 3) float32 BGR [0, 1] and its source bit depth."""
 
     pixels: np.ndarray
-    bit_depth: int  # 8 or 16 (float inputs count as 16: they deserve more than 8 bits)
+    bit_depth: int  # 8 or 16 (float inputs, EXR among them, count as 16: they deserve more than 8 bits)
 
 
 def read_image(path: str | os.PathLike, what: str = "image") -> Image:
     """Decode ``path``; raise InputError naming the file if it is not a usable image.
 
     Grey images become three equal channels; an alpha channel is dropped
-    (style transfer has no meaning for it).
+    (style transfer has no meaning for it). EXR (scene-linear) is converted to
+    display-referred with the sRGB curve (``read_exr``). A truncated JPEG is
+    refused: libjpeg would fill its missing rows with grey and only say
+    "Premature end of JPEG file" on stderr.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -44,6 +54,11 @@ def read_image(path: str | os.PathLike, what: str = "image") -> Image:
         raise InputError(f"{what} is a folder, not an image file: {path}")
     if os.path.getsize(path) == 0:
         raise InputError(f"{what} is an empty file: {path}")
+    if path.lower().endswith(".exr"):
+        return Image(read_exr(path, what), 16)
+    if path.lower().endswith((".jpg", ".jpeg")) and _jpeg_truncated(path):
+        raise InputError(f"{what} is a truncated JPEG (its data ends before the image does): {path}; "
+                         f"copy or export it again")
     # IMREAD_UNCHANGED keeps 16-bit depth; plain imread would drop it.
     data = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if data is None:
@@ -64,12 +79,120 @@ def read_image(path: str | os.PathLike, what: str = "image") -> Image:
     elif data.dtype == np.uint16:
         pixels, depth = data.astype(np.float32) / 65535.0, 16
     elif data.dtype in (np.float32, np.float64):
+        _refuse_non_finite(data, what, path)
         pixels, depth = np.clip(data.astype(np.float32), 0.0, 1.0), 16
     else:
         raise InputError(f"{what} has unsupported pixel type {data.dtype}: {path}")
-    if not np.isfinite(pixels).all():
-        raise InputError(f"{what} contains NaN or infinite pixels: {path}")
     return Image(np.ascontiguousarray(pixels), depth)
+
+
+def _refuse_non_finite(data: np.ndarray, what: str, path: str) -> None:
+    """NaN or infinite pixels are reported, never silently turned black."""
+    bad = int(np.count_nonzero(~np.isfinite(data)))
+    if bad:
+        raise InputError(f"{what} has {bad} NaN or infinite pixel value(s) of {data.size}: {path}; fix the "
+                         f"render (or clamp them in your compositor) and try again")
+
+
+def _jpeg_truncated(path: str) -> bool:
+    """True when a JPEG lacks its end-of-image marker (FF D9) at the end.
+
+    Inside the compressed data every FF byte is stuffed (FF 00), so a file cut
+    short cannot end in the marker by chance. Some writers pad after it, hence
+    the stripped zero and newline bytes.
+    """
+    with open(path, "rb") as handle:
+        handle.seek(max(0, os.path.getsize(path) - 64))
+        tail = handle.read().rstrip(b"\x00\r\n ")
+    return not tail.endswith(b"\xff\xd9")
+
+
+def header_info(path: str) -> tuple[int, int, int | None] | None:
+    """(width, height, bits per channel or None) from a file's header, or None when it cannot tell.
+
+    Reads a few bytes, not the pixels: PNG's IHDR gives the depth (Pillow
+    reports 16-bit RGB PNGs as 8-bit "RGB"), TIFF its BitsPerSample tag; other
+    formats hold 8 bits. Pillow comes with torchvision.
+    """
+    try:
+        if path.lower().endswith(".png"):
+            with open(path, "rb") as handle:
+                head = handle.read(25)
+            if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+                return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), head[24]
+            return None
+        from PIL import Image as PILImage
+        with PILImage.open(path) as im:
+            depth = 8
+            if path.lower().endswith((".tif", ".tiff")):
+                bits = im.tag_v2.get(258)
+                depth = int(bits[0] if isinstance(bits, tuple) else bits) if bits else None
+            return im.size[0], im.size[1], depth
+    except Exception:
+        return None
+
+
+# -- EXR (the openexr package: OpenCV's wheels read and write no EXR) ----------------------------
+
+def linear_to_display(x: np.ndarray) -> np.ndarray:
+    """Scene-linear -> sRGB-encoded [0, 1]; values above 1 (highlights) are clipped."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
+
+
+def display_to_linear(x: np.ndarray) -> np.ndarray:
+    """sRGB-encoded [0, 1] -> scene-linear."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.04045, x / 12.92, np.power((x + 0.055) / 1.055, 2.4)).astype(np.float32)
+
+
+def _openexr(purpose: str):
+    try:
+        import OpenEXR
+    except ImportError:
+        raise ConfigError(f"{purpose} EXR needs the 'openexr' package: pip install openexr") from None
+    return OpenEXR
+
+
+def read_exr(path: str, what: str = "image") -> np.ndarray:
+    """An EXR's RGB as display-referred (H, W, 3) float32 BGR [0, 1].
+
+    NaN or infinite values are refused with their count: turning them into
+    black (or white) would hide a broken render in a stylised one.
+    """
+    OpenEXR = _openexr("reading")
+    try:
+        with OpenEXR.File(path) as handle:
+            # The pixels must be taken while the file is open.
+            channels = {name: np.array(ch.pixels) for name, ch in handle.channels().items()}
+    except Exception as exc:
+        raise InputError(f"cannot read EXR {path}: {exc}") from None
+    if "RGB" in channels or "RGBA" in channels:
+        rgb = channels.get("RGB", channels.get("RGBA"))[..., :3]
+    elif "Y" in channels:
+        rgb = np.repeat(channels["Y"][..., None], 3, axis=2)
+    else:
+        raise InputError(f"EXR {path} has no RGB or Y channels (has {', '.join(channels) or 'none'})")
+    rgb = rgb.astype(np.float32)
+    _refuse_non_finite(rgb, what, path)
+    return np.ascontiguousarray(linear_to_display(rgb)[..., ::-1])
+
+
+def write_exr(path: str, pixels: np.ndarray) -> None:
+    """Display-referred BGR [0, 1] -> scene-linear half-float RGB EXR, written atomically."""
+    OpenEXR = _openexr("writing")
+    rgb = np.ascontiguousarray(display_to_linear(pixels)[..., ::-1]).astype(np.float16)
+    tmp = partial_path(path)
+    try:
+        header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+        with OpenEXR.File(header, {"RGB": rgb}) as handle:
+            handle.write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def fit_size(height: int, width: int, long_side: int | None) -> tuple[int, int]:
@@ -119,6 +242,16 @@ def quantise(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
     return np.round(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
+def as_stored(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float [0, 1] -> the same on the 16-bit grid, float32: exactly what a 16-bit PNG holds.
+
+    A video's warm starts use this, so an interrupted run that reads its last
+    frame back from the 16-bit work folder continues exactly as an
+    uninterrupted one.
+    """
+    return quantise(pixels, 16).astype(np.float32) / 65535.0
+
+
 def check_output_path(path: str | os.PathLike, *, overwrite: bool, inputs: tuple = ()) -> str:
     """Fail before any work if ``path`` cannot be written as an image.
 
@@ -129,8 +262,10 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool, inputs: tuple
     """
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
-    if ext not in WRITABLE_EXTENSIONS:
-        raise OutputError(f"cannot write {path!r}: use one of {', '.join(WRITABLE_EXTENSIONS)}")
+    if ext not in IMAGE_EXTENSIONS:
+        raise OutputError(f"cannot write {path!r}: use one of {', '.join(IMAGE_EXTENSIONS)}")
+    if ext == ".exr":
+        _openexr("writing")
     real = os.path.realpath(path)
     for given in inputs:
         if given is not None and os.path.realpath(os.fspath(given)) == real:
@@ -165,12 +300,16 @@ def write_image(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8)
     """Encode and write atomically: a temporary file in the same folder, then rename.
 
     A reader (or a crash) never sees a half-written file. 16-bit output is
-    used only where the format holds it (PNG, TIFF).
+    used only where the format holds it (PNG, TIFF); EXR is written as
+    scene-linear half float (``write_exr``).
     """
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
+    if ext == ".exr":
+        write_exr(path, pixels)
+        return
     if ext not in WRITABLE_EXTENSIONS:
-        raise OutputError(f"cannot write {path!r}: use one of {', '.join(WRITABLE_EXTENSIONS)}")
+        raise OutputError(f"cannot write {path!r}: use one of {', '.join(IMAGE_EXTENSIONS)}")
     depth = bit_depth if ext in SIXTEEN_BIT_EXTENSIONS else 8
     ok, encoded = cv2.imencode(ext, quantise(pixels, depth))
     if not ok:
@@ -184,8 +323,7 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
     The temporary file is opened normally (not with mkstemp) so the result
     gets the user's usual permissions (umask), not 0600.
     """
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.partial")
+    tmp = partial_path(path)
     try:
         with open(tmp, "xb") as handle:
             handle.write(data)
@@ -198,3 +336,44 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write {path}: {exc.strerror}") from None
         raise
+
+
+def partial_path(path: str) -> str:
+    """The hidden temporary name a file is written under before it is renamed to ``path``.
+
+    ``/a/out.mp4`` -> ``/a/.out.mp4.<hex>.partial.mp4``: same folder (so the
+    rename is atomic), same extension (ffmpeg picks its muxer by it).
+    """
+    folder, name = os.path.split(os.path.abspath(os.fspath(path)))
+    return os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.partial{os.path.splitext(name)[1]}")
+
+
+# What partial_path makes (and what earlier versions made: ``.out.<hex>.partial.mp4`` without
+# the extension in the name, ``.frame.png.<pid>.partial.exr``).
+_PARTIAL = re.compile(r"^\.(?P<name>.+?)\.(?:[0-9a-f]{10,12}|\d+)\.partial(?:\.[A-Za-z0-9]+)?$")
+
+
+def remove_partials(folder: str, names: Iterable[str]) -> list[str]:
+    """Delete the temporary files a killed writer left for the files ``names`` in ``folder``.
+
+    One listing of the folder, whatever the number of names. Returns the
+    paths removed. Only call it while nothing else writes those files
+    (vidstyle holds the work folder's lock then).
+    """
+    targets = set()
+    for name in names:
+        targets.update((name, os.path.splitext(name)[0]))
+    removed = []
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _PARTIAL.match(entry)
+        if m and m.group("name") in targets:
+            try:
+                os.unlink(os.path.join(folder, entry))
+                removed.append(os.path.join(folder, entry))
+            except OSError:
+                pass
+    return removed

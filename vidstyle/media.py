@@ -1,13 +1,15 @@
-"""ffmpeg (through imageio-ffmpeg): probing audio, encoding video, muxing sound.
+"""ffmpeg (through imageio-ffmpeg): probing, checking decodes, encoding video, muxing sound, counting frames.
 
-Pitfalls this module exists for (GUIDE section 4): imageio-ffmpeg's
-``audio_path`` hard-codes ``-map 1:a:0`` and breaks on silent sources, so
-audio is muxed in a second step with an optional map (``1:a:0?``); odd frame
-sizes would be silently rescaled, so we pad to even sizes ourselves; fps is
-passed as a Fraction so 30000/1001 stays exact; a failed encode leaves a
-0-byte file, so every output is written to a temporary name and renamed only
-on success. Every subprocess is closed in try/finally and ffmpeg's stderr is
-carried in the error raised.
+Pitfalls this module exists for: imageio-ffmpeg's ``audio_path`` hard-codes
+``-map 1:a:0`` and breaks on silent sources, so audio is muxed in a second
+step with an optional map (``1:a:0?``); ``-shortest`` would cut the PICTURE
+when the sound is shorter, so the sound is trimmed to the picture's length
+instead and never the other way round; odd frame sizes would be silently
+rescaled, so we pad to even sizes ourselves; fps is passed as a Fraction so
+30000/1001 stays exact; a failed encode leaves a 0-byte file, so every output
+is written to a temporary name, its frames counted, and renamed only when
+the count is right. Every subprocess is closed in try/finally and ffmpeg's
+stderr is carried in the error raised.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ import os
 import re
 import subprocess
 import tempfile
-import uuid
 from fractions import Fraction
 from typing import Iterable
 
 import numpy as np
 
 from .errors import InputError, OutputError
+from .images import partial_path
+from .options import DEFAULT_CODEC, DEFAULT_CRF
 
 CODECS = ("h264", "prores")
-DEFAULT_CRF = 18
 
 
 def ffmpeg_exe() -> str:
@@ -41,11 +43,40 @@ def probe_has_audio(path: str) -> bool:
     return bool(re.search(r"Stream #\d+:\d+.*: Audio:", done.stderr))
 
 
-def temporary_beside(path: str) -> str:
-    """A hidden temporary path in the same folder, same extension (renamed over ``path`` later)."""
-    folder, name = os.path.split(os.path.abspath(path))
-    stem, ext = os.path.splitext(name)
-    return os.path.join(folder, f".{stem}.{uuid.uuid4().hex[:10]}.partial{ext}")
+def count_frames(path: str) -> int:
+    """Video frames (packets of the first video stream) in ``path``; 0 when it has no video stream.
+
+    Copies the stream to the null muxer: it reads the file without decoding
+    a picture, so it is quick even for long high-resolution files.
+    """
+    done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0?",
+                           "-c", "copy", "-f", "null", "-", "-progress", "pipe:1", "-nostats"],
+                          capture_output=True, text=True, errors="replace")
+    if done.returncode != 0:
+        raise OutputError(f"ffmpeg cannot read back {path}: {_tail(done.stderr)}")
+    counts = re.findall(r"^frame=(\d+)", done.stdout, re.MULTILINE)
+    return int(counts[-1]) if counts else 0
+
+
+def decode_scan(path: str, frames: int) -> tuple[int, list[str]]:
+    """Decode the first ``frames`` frames of ``path``'s video; returns (frames decoded, decoder errors).
+
+    ffmpeg decodes to the null muxer, every frame passed through as it comes
+    (no rate conversion), and its error lines are kept: a truncated file
+    decodes fewer frames than its container promises, a damaged one makes the
+    decoder complain while it conceals the damage.
+    """
+    done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0",
+                           "-frames:v", str(frames), "-fps_mode", "passthrough", "-f", "null", "-",
+                           "-progress", "pipe:1", "-nostats"],
+                          capture_output=True, text=True, errors="replace")
+    counts = re.findall(r"^frame=(\d+)", done.stdout, re.MULTILINE)
+    if done.returncode != 0 and not counts:
+        # Not one frame, where OpenCV (the same libav) has read the file: ffmpeg itself failed.
+        raise OutputError(f"ffmpeg failed reading {path}: {_tail(done.stderr) or f'exit code {done.returncode}'}")
+    errors = [re.sub(r"^\[[^]]*\]\s*", "", line.strip()) for line in done.stderr.splitlines() if line.strip()]
+    errors = [re.sub(r"^\[[^]]*\]\s*", "", e) for e in errors]   # nested "[vist#0:0/h264] [dec:h264]" prefixes
+    return (int(counts[-1]) if counts else 0), errors
 
 
 def _tail(text: str, lines: int = 6) -> str:
@@ -64,7 +95,7 @@ class VideoWriter:
     stderr can be carried in the error.
     """
 
-    def __init__(self, path: str, width: int, height: int, fps: Fraction, codec: str = "h264",
+    def __init__(self, path: str, width: int, height: int, fps: Fraction, codec: str = DEFAULT_CODEC,
                  crf: int = DEFAULT_CRF):
         if codec not in CODECS:
             raise OutputError(f"unknown codec {codec!r}: use {' or '.join(CODECS)}")
@@ -118,17 +149,22 @@ class VideoWriter:
         self._proc.wait()
 
 
-def mux_audio(video: str, audio_source: str, output: str, offset: float = 0.0) -> None:
+def mux_audio(video: str, audio_source: str, output: str, offset: float = 0.0,
+              duration: float | None = None) -> None:
     """Copy the video stream of ``video`` and the first audio stream of ``audio_source`` into ``output``.
 
-    The audio is copied when the container takes its codec, and re-encoded
-    to AAC only when copying fails (e.g. PCM into .mp4). A source without
-    audio gives a silent output (the map is optional), never an error.
-    ``offset``: seconds into ``audio_source`` where the video's first frame is.
+    The picture is never shortened: no ``-shortest`` (with it, sound shorter
+    than the picture cut the picture). The sound is read from ``offset``
+    seconds for at most ``duration`` seconds (the picture's length), so a
+    longer track is trimmed and a shorter one simply ends early (players
+    play silence). It is copied when the container takes its codec, and
+    re-encoded to AAC only when copying fails (e.g. PCM into .mp4). A source
+    without audio gives a silent output (the map is optional), never an error.
     """
     seek = ["-ss", f"{offset:.6f}"] if offset > 0 else []
+    limit = ["-t", f"{duration:.6f}"] if duration is not None else []
     base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", video,
-            *seek, "-i", audio_source, "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", "-shortest"]
+            *seek, *limit, "-i", audio_source, "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy"]
     tail = ["-movflags", "+faststart", output] if output.lower().endswith((".mp4", ".mov", ".m4v")) else [output]
     last = ""
     for audio in (["-c:a", "copy"], ["-c:a", "aac", "-b:a", "192k"]):
@@ -141,16 +177,20 @@ def mux_audio(video: str, audio_source: str, output: str, offset: float = 0.0) -
     raise OutputError(f"ffmpeg could not add the audio of {audio_source}: {_tail(last)}")
 
 
-def encode_video(path: str, frames: Iterable[np.ndarray], fps: Fraction, *, codec: str = "h264",
-                 crf: int = DEFAULT_CRF, audio_from: str | None = None, offset: float = 0.0) -> None:
-    """Encode ``frames`` ((H, W, 3) float BGR [0, 1], one size) into ``path``, atomically.
+def encode_video(path: str, frames: Iterable[np.ndarray], fps: Fraction, *, codec: str = DEFAULT_CODEC,
+                 crf: int = DEFAULT_CRF, audio_from: str | None = None, offset: float = 0.0) -> int:
+    """Encode ``frames`` ((H, W, 3) float BGR [0, 1], one size) into ``path``, atomically; returns the count.
 
     ``audio_from``: a file whose first audio stream is added, from ``offset``
-    seconds (None: silent). Nothing is left at ``path`` or beside it when
-    this fails or is interrupted.
+    seconds, trimmed to the picture's length (None: silent). The file written
+    is read back and its frames counted before it takes the name ``path``:
+    a count other than the frames given raises OutputError and leaves
+    nothing. Nothing is left at ``path`` or beside it when this fails or is
+    interrupted.
     """
-    silent = temporary_beside(path)
-    final = temporary_beside(path)
+    silent = partial_path(path)
+    final = partial_path(path)
+    count = 0
     try:
         writer = None
         try:
@@ -159,6 +199,7 @@ def encode_video(path: str, frames: Iterable[np.ndarray], fps: Fraction, *, code
                     h, w = pixels.shape[:2]
                     writer = VideoWriter(silent, w, h, fps, codec=codec, crf=crf)
                 writer.write(pixels)
+                count += 1
         except BaseException:
             if writer is not None:
                 writer.abort()
@@ -166,15 +207,20 @@ def encode_video(path: str, frames: Iterable[np.ndarray], fps: Fraction, *, code
         if writer is None:
             raise OutputError(f"no frames to encode into {path}")
         writer.close()
+        result = silent
         if audio_from is not None:
-            mux_audio(silent, audio_from, final, offset=offset)
-            os.replace(final, path)
-        else:
-            os.replace(silent, path)
+            mux_audio(silent, audio_from, final, offset=offset, duration=float(count / Fraction(fps)))
+            result = final
+        written = count_frames(result)
+        if written != count:
+            raise OutputError(f"ffmpeg wrote {written} frame(s) of {count} into {path}: the output is wrong and "
+                              f"was not kept (finished frames are; run the same command again)")
+        os.replace(result, path)
     finally:
         for p in (silent, final):
             if os.path.exists(p):
                 os.unlink(p)
+    return count
 
 
 def check_decodable(path: str) -> None:

@@ -1,7 +1,7 @@
 """How stable and how stylised a stylised clip is: E_warp, style and content loss, flicker.
 
 Temporal stability is the warping error of Lai et al., "Learning Blind Video
-Temporal Consistency" (ECCV 2018), as GUIDE section 6 gives it: optical flow
+Temporal Consistency" (ECCV 2018): optical flow
 on the SOURCE frames, a forward-backward occlusion mask, and
 
     E_warp(t) = sum(mask * (warp(O_{t-1}) - O_t)^2) / (3 * sum(mask)),  RGB in [0, 1]
@@ -137,7 +137,7 @@ class StabilityReport:
 
 def _pairs_of(source: FrameSource, styled: FrameSource):
     """Yield (number, source pixels, styled pixels), matching frames by number or by order."""
-    if styled.kind != "video" and set(styled.numbers) <= set(source.numbers):
+    if not styled.is_video and set(styled.numbers) <= set(source.numbers):
         source.restrict(styled.numbers)
     elif len(source.numbers) != len(styled.numbers):
         raise InputError(f"{source.path} has {len(source.numbers)} frames but {styled.path} has "
@@ -167,8 +167,7 @@ def check(source_path: str, styled_path: str, styles: Sequence[str] | None = Non
     style_px = [images.read_image(p, "style image").pixels for p in as_path_list(styles)] if styles else []
     options = (options or StyleOptions()).replace(content_weight=1.0, style_weight=1.0 if style_px else 0.0,
                                                   tv_weight=0.0, precision="fp32", size=None)
-    # Without a style image the style term is off; the Stylizer still wants one.
-    judge = Stylizer(style_px or [np.zeros((16, 16, 3), np.float32)], options)
+    judge = Stylizer(style_px, options)   # without style images: content loss alone
     detector = CutDetector()
     total = len(styled.numbers)
     pairs: list[PairRecord] = []

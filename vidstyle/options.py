@@ -43,6 +43,14 @@ _STANDARD = PRESETS[DEFAULT_PRESET]
 # relu5_1 (1/16 of the input size) to see any structure.
 MIN_LEVEL_SIDE = 64
 
+# Video, sequence and farm defaults (the CLI and every driver read them here).
+DEFAULT_CRF = 18                 # H.264: visually lossless
+DEFAULT_CODEC = "h264"
+DEFAULT_CUT_THRESHOLD = 0.5      # 1 - HSV histogram correlation; cuts score ~1, motion < 0.1
+DEFAULT_WARMUP = 5               # frames a chunk inside a shot renders first and throws away
+DEFAULT_CHUNK_SIZE = 50          # most frames a farm / Ray chunk keeps
+DEFAULT_RETRIES = 2              # further tries of a failed Ray chunk
+
 
 @dataclass(frozen=True)
 class StyleOptions:
@@ -213,6 +221,10 @@ class VideoOptions:
         frame numbers that start a new shot (replacing detection).
     cut_threshold: 1 - HSV histogram correlation above which "auto" cuts.
     frames: frame numbers to process (None: all); sequences keep their numbers.
+    accept_damaged: a video whose decoder reports errors, or that decodes
+        fewer frames than its container promises, is refused naming what is
+        wrong (False); True renders the frames that decode and records a
+        warning (``RunSummary.warnings``, the report) instead.
     warmup: when ``frames`` starts inside a shot, this many frames before it
         are rendered first and not kept, so the first kept frame is
         warm-started like its neighbours (a farm chunk does not pop); fewer
@@ -226,12 +238,13 @@ class VideoOptions:
     warm_iterations: int = _STANDARD["warm_iterations"]
     temporal_weight: float = 200.0
     cuts: Union[str, tuple[int, ...]] = "auto"
-    cut_threshold: float = 0.5
+    cut_threshold: float = DEFAULT_CUT_THRESHOLD
     frames: tuple[int, ...] | None = None
-    warmup: int = 5
+    warmup: int = DEFAULT_WARMUP
     fps: Fraction | None = None
-    crf: int = 18
-    codec: Codec = "h264"
+    crf: int = DEFAULT_CRF
+    codec: Codec = DEFAULT_CODEC
+    accept_damaged: bool = False
 
     def __post_init__(self) -> None:
         if self.warm_start not in ("none", "previous", "flow"):
@@ -255,7 +268,7 @@ class VideoOptions:
             except (ValueError, TypeError, ZeroDivisionError):
                 raise ConfigError(f"fps must be a number like 24 or 30000/1001, not {self.fps!r}") from None
             if fps <= 0 or fps > 1000:
-                raise ConfigError(f"fps must be between 0 and 1000, not {self.fps!r}")
+                raise ConfigError(f"fps must be more than 0 and at most 1000, not {fps}")
             object.__setattr__(self, "fps", fps)
         if not isinstance(self.crf, int) or isinstance(self.crf, bool) or not 0 <= self.crf <= 51:
             raise ConfigError(f"crf must be a whole number from 0 to 51, not {self.crf!r}")

@@ -1,6 +1,6 @@
 """Running the chunks of a plan as Ray tasks, on this machine or an existing Ray cluster.
 
-No scheduler of our own (GUIDE section 5): Ray places the tasks, gives each
+No scheduler of our own: Ray places the tasks, gives each
 a GPU (``num_gpus=1``) when the cluster has GPUs, else one CPU, retries a
 chunk whose worker died or raised, and we only watch. Each task runs an
 ordinary chunk, ``stylize_video(..., frames=chunk)``, which writes its own
@@ -26,12 +26,13 @@ from typing import Callable, Sequence
 from . import chunks as chunking
 from .assemble import assemble
 from .errors import ChunkFailed, ConfigError, InputError, OutputError
-from .options import StyleOptions, VideoOptions
-from .sources import is_sequence_pattern, open_source
+from .options import DEFAULT_CHUNK_SIZE, DEFAULT_RETRIES, StyleOptions, VideoOptions
+from .outputs import Output, check_video_path
+from .sequences import is_sequence_pattern
+from .sources import open_source
 from .stylize import as_path_list
-from .video import Output, VideoProgress, stylize_video
+from .video import VideoProgress, stylize_video
 
-DEFAULT_RETRIES = 2
 POLL_S = 0.5
 INSTALL_HINT = "pip install 'vidstyle[ray]'"
 
@@ -87,7 +88,7 @@ def frames_pattern(output_path: str, source) -> tuple[str, str | None]:
 
 def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
                options: StyleOptions | None = None, video: VideoOptions | None = None, *,
-               address: str | None = None, chunk_size: int = chunking.DEFAULT_CHUNK_SIZE,
+               address: str | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
                retries: int = DEFAULT_RETRIES, overwrite: bool = False,
                callback: Callable[[VideoProgress], None] | None = None,
                chunk_runner: Callable[..., int] = render_chunk) -> RayRun:
@@ -116,7 +117,7 @@ def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
     source = open_source(input_path)
     pattern, hidden = frames_pattern(output_path, source)
     if hidden is not None:
-        Output(output_path, source, video.fps)  # checks the container before any work
+        check_video_path(output_path, video.codec)
         if os.path.exists(output_path) and not overwrite:
             raise OutputError(f"output {output_path} exists: pass --overwrite to replace")
         if source.fps is None and video.fps is None:
@@ -139,7 +140,7 @@ def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
         ref = task.remote(chunk_runner, 0 if gpu else 1, input_path, style_paths, pattern, options, video,
                           frames, overwrite)
         pending[ref] = chunk
-    out = Output(pattern, source, video.fps)
+    out = Output(pattern, padding=source.padding)
     names = [os.path.basename(out.frame_path(n)) for n in plan.numbers]
     total = len(plan.numbers)
     try:
@@ -164,7 +165,7 @@ def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
             ray.cancel(ref, force=True)
         raise
     if hidden is not None:
-        assemble(pattern, output_path, audio_from=input_path if source.kind == "video" else None,
+        assemble(pattern, output_path, audio_from=input_path if source.is_video else None,
                  fps=video.fps or source.fps, codec=video.codec, crf=video.crf, frames=plan.numbers,
                  overwrite=overwrite)
         shutil.rmtree(hidden, ignore_errors=True)

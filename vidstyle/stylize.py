@@ -57,7 +57,8 @@ def as_path_list(styles: PathLike | Sequence[PathLike]) -> list[str]:
     return [os.fspath(p) for p in paths]
 
 
-def _style_list(styles: ImageLike | Sequence[ImageLike]) -> list[np.ndarray]:
+def style_list(styles: ImageLike | Sequence[ImageLike]) -> list[np.ndarray]:
+    """One style image or several (paths or arrays) -> a non-empty list of (H, W, 3) float32 BGR arrays."""
     if isinstance(styles, (str, os.PathLike, np.ndarray)):
         styles = [styles]
     styles = list(styles)
@@ -81,9 +82,11 @@ def stylize_image(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     """
     options = _options(options, overrides)
     content_px = as_pixels(content, "content image")
-    style_px = _style_list(styles)
+    style_px = style_list(styles)
     size = images.output_size(content_px.shape[0], content_px.shape[1], options.size)
-    return Stylizer(style_px, options).stylize(images.resize(content_px, size), callback=callback)
+    stylizer = Stylizer(style_px, options)
+    stylizer.check_size(*size, native=content_px.shape[:2])
+    return stylizer.stylize(images.resize(content_px, size), callback=callback)
 
 
 def stylize_image_file(content: PathLike, styles: PathLike | Sequence[PathLike], output: PathLike,
@@ -92,21 +95,30 @@ def stylize_image_file(content: PathLike, styles: PathLike | Sequence[PathLike],
     """Read, stylise and write an image; returns the output path.
 
     Everything is checked before the optimisation starts (options, inputs,
-    output folder, overwrite); the output is written atomically, so a failure
-    or Ctrl-C never leaves a partial file. A 16-bit content image gives a
-    16-bit PNG/TIFF.
+    output folder, overwrite, sizes the network can take); the output is
+    written atomically, so a failure or Ctrl-C never leaves a partial file.
+    Any still format vidstyle reads may be written, EXR included (scene-linear
+    in and out, like sequences); a 16-bit or EXR content image gives a 16-bit
+    PNG/TIFF.
     """
     options = _options(options, overrides)
     style_paths = as_path_list(styles)
     content_img = images.read_image(content, "content image")
-    style_px = _style_list(style_paths)
-    init_path = options.init if options.init not in ("content", "noise") else None
-    if init_path is not None:
-        images.read_image(init_path, "init image")
+    style_px = style_list(style_paths)
+    check_init(options)
     output = images.check_output_path(output, overwrite=overwrite,
-                                      inputs=(content, *style_paths, init_path, options.weights))
+                                      inputs=(content, *style_paths, options.weights,
+                                              None if options.init in ("content", "noise") else options.init))
     px = content_img.pixels
     size = images.output_size(px.shape[0], px.shape[1], options.size)
-    result = Stylizer(style_px, options).stylize(images.resize(px, size), callback=callback)
+    stylizer = Stylizer(style_px, options)
+    stylizer.check_size(*size, native=px.shape[:2])
+    result = stylizer.stylize(images.resize(px, size), callback=callback)
     images.write_image(output, result, content_img.bit_depth)
     return output
+
+
+def check_init(options: StyleOptions) -> None:
+    """An ``init`` image path must be a readable image (checked before any work)."""
+    if options.init not in ("content", "noise"):
+        images.read_image(options.init, "init image")

