@@ -291,8 +291,9 @@ def stylize(
                                       help=f"H.264 quality: 0 lossless .. 51; lower is better. "
                                            f"(default: {VIDEO_DEFAULTS.crf})"),
     codec: Optional[str] = typer.Option(None, "--codec", rich_help_panel=_V, show_default=False,
-                                        help="h264 (.mp4/.mov) or prores (ProRes 422 HQ, .mov). "
-                                             f"(default: {VIDEO_DEFAULTS.codec})"),
+                                        help="h264 (4:2:0, plays everywhere), h264-444 (keeps every stroke; not "
+                                             "for browsers/QuickTime), prores (422 HQ, .mov) or prores4444 "
+                                             f"(.mov, keeps every stroke). (default: {VIDEO_DEFAULTS.codec})"),
     report: Optional[Path] = typer.Option(None, "--report", rich_help_panel=_V, show_default=False,
                                           help="Write a JSON record per frame (time, iterations, losses, shot "
                                                "starts, reliable pixels) and the warnings."),
@@ -466,7 +467,8 @@ def assemble(
                                          help="Use these frames, e.g. 1001-1100. (default: the source's, else "
                                               "first to last on disk)"),
     crf: int = typer.Option(VIDEO_DEFAULTS.crf, "--crf", help="H.264 quality: 0 lossless .. 51."),
-    codec: str = typer.Option(VIDEO_DEFAULTS.codec, "--codec", help="h264 (.mp4/.mov) or prores (.mov)."),
+    codec: str = typer.Option(VIDEO_DEFAULTS.codec, "--codec",
+                              help="h264, h264-444, prores or prores4444 (the last two .mov)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the output path."),
 ) -> None:

@@ -116,3 +116,19 @@ def test_nonsense_options_are_refused(bad):
 def test_unknown_device_is_refused():
     with pytest.raises(ConfigError, match="device"):
         Stylizer([_px(make_style())], StyleOptions(device="tpu"))
+
+
+def test_a_warm_frame_resumes_lbfgs_with_the_last_frames_curvature():
+    """Its first step is a quasi-Newton step, not a fresh L-BFGS's tiny steepest-descent one."""
+    opts = StyleOptions(**FAST)
+    st = Stylizer([_px(make_style())], opts)
+    content = _px(make_content())
+    st.stylize(content, iterations=8)
+    memory = st.memory
+    assert memory is not None and memory["old_dirs"] and float(memory["H_diag"]) > 0
+    first_steps = {}
+    for name, carried in (("fresh", None), ("resumed", memory)):
+        seen = []
+        st.stylize(content, iterations=3, callback=seen.append, memory=carried)
+        first_steps[name] = seen[0].loss - seen[1].loss
+    assert first_steps["resumed"] > 3 * max(first_steps["fresh"], 0)

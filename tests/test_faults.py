@@ -103,6 +103,20 @@ def test_an_encode_that_loses_frames_fails_loudly_and_keeps_the_work(capsys, mon
     assert frame_count(out) == 5
 
 
+def test_an_encoder_that_dies_mid_run_stops_the_run_in_one_line_and_keeps_the_frames(capsys, monkeypatch, style,
+                                                                                      tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(4))
+    # The encoder (fed from the writer thread while frames render) dies at once; reading still works.
+    fake = _stand_in_ffmpeg(tmp_path, 'if [[ " $* " == *" rawvideo "* ]]; then echo "encoder gone" >&2; exit 1; fi')
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", fake)
+    out = tmp_path / "out.mp4"
+    code, _, err = run(capsys, clip, style, "-o", out, *FAST)
+    assert code == 4 and "encoder gone" in one_line(err)
+    assert not out.exists() and glob.glob(str(tmp_path / ".out.mp4.vidstyle" / "all" / "frames" / "*.png"))
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE")
+    assert run(capsys, clip, style, "-o", out, *FAST)[0] == 0 and frame_count(out) == 4
+
+
 # -- 2. a short or damaged input is never a silent short output -------------------------------------
 
 def _faststart_clip(tmp_path, frames=12):

@@ -66,3 +66,17 @@ def test_gram_of_bf16_features_is_float32_and_close():
     g16 = gram(f.bfloat16())
     assert g16.dtype == torch.float32
     torch.testing.assert_close(g16, gram(f), rtol=2e-2, atol=1e-3)
+
+
+def test_the_low_passed_temporal_loss_holds_structure_and_frees_the_finest_strokes():
+    from vidstyle.losses import lowpass, temporal_loss
+    torch.manual_seed(0)
+    target = torch.rand(1, 3, 24, 32)
+    mask = torch.ones(1, 1, 24, 32)
+    yy, xx = torch.meshgrid(torch.arange(24), torch.arange(32), indexing="ij")
+    checker = (((xx + yy) % 2) * 2 - 1).float() * 0.1          # a one-pixel stroke pattern
+    assert lowpass(target, 1.0).shape == target.shape
+    assert torch.allclose(lowpass(torch.full((1, 3, 8, 8), 0.3), 1.0), torch.full((1, 3, 8, 8), 0.3))
+    fine = temporal_loss(target + checker, target, mask, sigma=1.0) / temporal_loss(target + checker, target, mask)
+    coarse = temporal_loss(target + 0.1, target, mask, sigma=1.0) / temporal_loss(target + 0.1, target, mask)
+    assert fine < 0.05 and coarse > 0.95

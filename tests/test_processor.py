@@ -63,11 +63,16 @@ def test_reset_starts_a_shot_and_prime_continues_a_stored_run(cli_frames):
     stylizer.reset()
     stylizer.process(frames[1])
     assert stylizer.record.shot_start and stylizer.record.iterations == 8
-    # A resumed run: frames 0-1 were stylised earlier (the CLI's outputs stand for the stored ones).
+    # A resumed run: frames 0-1 were stylised earlier; their outputs and the memory the last left
+    # were kept (the file runner keeps them in its work folder).
+    earlier = FrameStylizer(style, OPTS, VOPTS)
+    outputs = [earlier.process(f) for f in frames[:2]]
+    memory = earlier.memory
     resumed = FrameStylizer(style, OPTS, VOPTS)
-    for frame, stored in zip(frames[:2], expected[:2]):
-        resumed.prime(resumed.analyse(frame), stored)
-        assert resumed.record.resumed
+    resumed.prime(resumed.analyse(frames[0]), outputs[0])
+    src = resumed.analyse(frames[1])
+    assert resumed.needs_memory(src) and resumed.record.resumed
+    resumed.prime(src, outputs[1], memory)
     assert np.array_equal(quantise(resumed.process(frames[2]), 16), expected[2])
 
 

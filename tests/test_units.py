@@ -8,9 +8,13 @@ import os
 import numpy as np
 import pytest
 
-from vidstyle import ConfigError, OutputError, VideoOptions
+import torch
+
+from vidstyle import ConfigError, OutputError, StyleOptions, VideoOptions, images
+from vidstyle.flow import warp, warp_tensor
 from vidstyle.cuts import CutDetector
 from vidstyle.flow import reliability
+from vidstyle.options import PRESETS
 from vidstyle.outputs import Output
 from vidstyle.resume import Decision, WorkFolder
 from vidstyle.sequences import (belongs_to, format_ranges, is_sequence_pattern, parse_frames, range_name,
@@ -166,3 +170,22 @@ def test_resume_decision(tmp_path):
         with pytest.raises(OutputError, match="exists: pass --overwrite"):
             work.decide("fp1", source, overwrite=False)
     assert not os.path.exists(tmp_path / ".x.____.png.vidstyle")   # a refused run leaves no folder
+
+
+def test_the_device_warp_matches_the_cpu_warp():
+    """The GPU path's warp (grid_sample) against OpenCV's, run here on the CPU."""
+    yy, xx = np.mgrid[0:40, 0:50]
+    image = np.dstack([np.sin(xx / 5.0), np.cos(yy / 4.0), np.sin((xx + yy) / 7.0)]).astype(np.float32) * 0.4 + 0.5
+    rng = np.random.default_rng(0)
+    flow = np.dstack([np.full((40, 50), 2.5), np.full((40, 50), -1.25)]).astype(np.float32)
+    flow += rng.normal(0, 0.3, flow.shape).astype(np.float32)
+    fill = np.full_like(image, 0.25)
+    on_cpu, _ = warp(image, flow, fill=fill)
+    on_device = images.from_tensor(warp_tensor(images.to_tensor(image), flow, images.to_tensor(fill)))
+    assert np.abs(on_cpu - on_device).max() < 0.01
+
+
+def test_presets_pick_a_bigger_size_for_a_gpu():
+    assert StyleOptions.from_preset("standard", device="cpu").size == PRESETS["standard"]["size"] == 512
+    assert StyleOptions.from_preset("standard", device="cuda").size == PRESETS["standard"]["gpu_size"] == 1280
+    assert StyleOptions.from_preset("standard", device="cuda:1", size=300).size == 300   # explicit wins

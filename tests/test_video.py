@@ -191,6 +191,30 @@ def test_interrupted_run_resumes_to_identical_frames(style, tmp_path):
         assert digest(tmp_path / f"straight.{n}.png") == digest(tmp_path / f"resumed.{n}.png")
 
 
+def test_a_run_killed_between_checkpoints_goes_back_and_gives_the_same_frames(style, tmp_path):
+    # Warm frames go on from the previous frame's L-BFGS memory. A graceful stop keeps it; a kill
+    # does not, so the rerun goes back to the last memory checkpoint (the shot's start here) and
+    # renders the frames after it again, to the same bytes.
+    pattern = sequence(tmp_path / "in", moving_square(5))
+    vidstyle.stylize_video(pattern, style, str(tmp_path / "straight.####.png"), OPTS, VOPTS)
+    out = str(tmp_path / "killed.####.png")
+
+    def stop_after_three(p):
+        if p.iteration is None and p.frames_done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        vidstyle.stylize_video(pattern, style, out, OPTS, VOPTS, callback=stop_after_three)
+    memories = tmp_path / ".killed.____.png.vidstyle" / "all" / "memory"
+    names = sorted(os.listdir(memories))
+    assert [n.split(".")[0] for n in names] == ["+00001001", "+00001003"]   # the shot's start, the stop
+    os.unlink(memories / names[-1])                  # as if killed: no memory after the last frame
+    summary = vidstyle.stylize_video(pattern, style, out, OPTS, VOPTS)
+    assert [r.resumed for r in summary.frames] == [True, False, False, False, False]
+    for n in range(1001, 1006):
+        assert digest(tmp_path / f"straight.{n}.png") == digest(tmp_path / f"killed.{n}.png")
+
+
 def test_report_json(clip, style, tmp_path):
     report = tmp_path / "run.json"
     vidstyle.stylize_video(clip, style, str(tmp_path / "r.mp4"), OPTS, VOPTS, report_path=str(report))
@@ -200,6 +224,14 @@ def test_report_json(clip, style, tmp_path):
     assert first["shot_start"] and first["reliable_fraction"] is None and first["iterations"] == 8
     assert not second["shot_start"] and 0 < second["reliable_fraction"] <= 1
     assert second["iterations"] <= 4 and second["temporal_loss"] >= 0 and second["seconds"] > 0
+    # Where each frame's time went: every stage named, optimisation timestamps in order, frame after frame.
+    from vidstyle.temporal import STAGES
+    for row in data["frames"]:
+        assert set(row["stages"]) == set(STAGES) and all(v >= 0 for v in row["stages"].values())
+        assert 0 <= row["t_optimise_start"] <= row["t_optimise_end"] <= data["seconds"]
+        assert row["stages"]["decode"] > 0 and row["stages"]["optimise"] > 0 and row["stages"]["store"] > 0
+    assert first["stages"]["flow"] == 0 and second["stages"]["flow"] > 0 and second["stages"]["mask"] > 0
+    assert all(a["t_optimise_end"] <= b["t_optimise_start"] for a, b in zip(data["frames"], data["frames"][1:]))
 
 
 # -- bad input, through the CLI ---------------------------------------------------------
@@ -351,3 +383,19 @@ def test_rotation_metadata_is_honoured(clip, style, tmp_path):
                            VideoOptions(warm_iterations=1, frames=(0, 1)))
     frames, _ = read_video(out)
     assert frames[0].shape == (64, 48, 3)
+
+
+@pytest.mark.parametrize("codec,ext,layout", [("h264", ".mp4", "yuv420p"), ("h264-444", ".mp4", "yuv444p"),
+                                              ("prores", ".mov", "yuv422p10le"), ("prores4444", ".mov", "(4444)")])
+def test_each_codec_writes_its_layout_and_every_frame(tmp_path, codec, ext, layout):
+    import subprocess
+    import imageio_ffmpeg
+    from vidstyle.media import count_frames, encode_video
+    out = tmp_path / f"o{ext}"
+    frames = [f.astype(np.float32) / 255 for f in moving_square(5)]
+    assert encode_video(str(out), frames, Fraction(25), codec=codec) == 5 == count_frames(str(out))
+    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(out)], capture_output=True,
+                          text=True).stderr
+    assert layout in info
+    if codec == "h264":   # the default plays in browsers, QuickTime and phones: High profile, 4:2:0, 8 bit
+        assert "(High)" in info

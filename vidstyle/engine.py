@@ -82,12 +82,14 @@ def resolve_device(name: str) -> torch.device:
 class Temporal:
     """Ruder's temporal term: hold the image to ``target`` where ``mask`` is 1.
 
-    target (1, 3, H, W), mask (1, 1, H, W) in [0, 1], weight >= 0.
+    target (1, 3, H, W), mask (1, 1, H, W) in [0, 1], weight >= 0; ``sigma``
+    > 0 holds only the low frequencies of the difference (losses.temporal_loss).
     """
 
     target: torch.Tensor
     mask: torch.Tensor
     weight: float
+    sigma: float = 0.0
 
 
 def use_bf16(precision: str, device: torch.device) -> bool:
@@ -135,6 +137,12 @@ class Stylizer:
     of content loss alone, as ``vidstyle check`` uses without ``--style``).
     """
 
+    # On CUDA: ask cuDNN for deterministic kernels (the same seed gives the same bytes), and keep
+    # tensors in NCHW. Both are switches for benchmarks/gpu.py, which measures what the other
+    # choice would gain; on the CPU neither changes anything.
+    deterministic = True
+    channels_last = False
+
     def __init__(self, styles: Sequence[np.ndarray], options: StyleOptions | None = None):
         self.options = options = options or StyleOptions()
         if not styles and options.style_weight > 0:
@@ -149,9 +157,12 @@ class Stylizer:
         self.layers = tuple(dict.fromkeys(options.content_layers + options.style_layers))
         self.net = build_network(self.layers, weights=options.weights, pooling=options.pooling,
                                  preprocessing=options.preprocessing, device=self.device)
+        if self.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
         self.styles = list(styles)
         self.bf16 = use_bf16(options.precision, self.device)
         self.min_side = min_side(self.layers)
+        self.memory: dict | None = None   # the last optimisation's L-BFGS memory (_lbfgs_memory)
         self._style_cache: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
 
     def check_size(self, height: int, width: int, native: tuple[int, int] | None = None) -> None:
@@ -225,8 +236,10 @@ class Stylizer:
         # With bf16 the convolutions and the Gram products run in bf16 (the
         # products accumulate in fp32 inside the kernels); the Gram matrices,
         # the content features and every loss are then summed in float32.
+        # channels-last is the network's layout only: L-BFGS needs the image itself contiguous.
+        net_input = image.contiguous(memory_format=torch.channels_last) if self.channels_last else image
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            feats = self.net(image, self.layers)
+            feats = self.net(net_input, self.layers)
         parts = {}
         total = image.new_zeros(())
         if o.content_weight > 0:
@@ -240,27 +253,36 @@ class Stylizer:
             parts["tv"] = o.tv_weight * tv_loss(image)
             total = total + parts["tv"]
         if temporal is not None and temporal.weight > 0:
-            parts["temporal"] = temporal.weight * temporal_loss(image, temporal.target, temporal.mask)
+            parts["temporal"] = temporal.weight * temporal_loss(image, temporal.target, temporal.mask, temporal.sigma)
             total = total + parts["temporal"]
         return total, parts
 
     def optimize(self, content: torch.Tensor, init: torch.Tensor, iterations: int,
                  on_iteration: Callable[[int, float, dict, torch.Tensor], None] | None = None,
-                 temporal: Temporal | None = None) -> torch.Tensor:
+                 temporal: Temporal | None = None, memory: dict | None = None,
+                 tolerance: float | None = None, patience: int | None = None,
+                 min_iterations: int = 1) -> torch.Tensor:
         """Optimise one level; returns the best image found, (1, 3, H, W), clamped to [0, 1].
 
         ``content`` and ``init`` are (1, 3, H, W) on the device. One loss and
         gradient evaluation per iteration: L-BFGS runs without a line search
         (as in Johnson's neural-style), so an iteration costs one VGG forward
-        and backward plus the Gram matrices.
+        and backward plus the Gram matrices. ``memory``: an earlier run's
+        L-BFGS memory to start from (``self.memory`` holds this run's after
+        it). ``tolerance``, ``patience``: the early stop's, instead of the
+        options'; never before ``min_iterations``.
         """
         o = self.options
+        tol = o.tolerance if tolerance is None else tolerance
+        wait = o.patience if patience is None else patience
         content_t = self.content_targets(content)
         style_t = self.style_targets(content.shape[2], content.shape[3])
         x = init.detach().clone().requires_grad_(True)
         if o.optimizer == "lbfgs":
             opt = torch.optim.LBFGS([x], lr=o.step_size, max_iter=1, history_size=o.lbfgs_history,
                                     tolerance_grad=0.0, tolerance_change=0.0)
+            if memory is not None:
+                _resume_lbfgs(opt, x, memory)
         else:
             opt = torch.optim.Adam([x], lr=o.step_size)
         best, best_loss = x.detach().clone(), math.inf
@@ -271,8 +293,10 @@ class Stylizer:
             opt.zero_grad(set_to_none=True)
             total, parts = self.losses(x, content_t, style_t, temporal)
             total.backward()
-            state["loss"] = total.item()
-            state["parts"] = {k: v.item() for k, v in parts.items()}
+            # One wait for the device per iteration, for the total and its parts together: the
+            # best-point and early-stop decisions need the total on the host anyway.
+            values = torch.stack([total.detach(), *(v.detach() for v in parts.values())]).tolist()
+            state["loss"], state["parts"] = values[0], dict(zip(parts, values[1:]))
             return total
 
         for i in range(iterations):
@@ -295,24 +319,29 @@ class Stylizer:
             history.append(loss)
             if on_iteration is not None:
                 on_iteration(i + 1, loss, state["parts"], point)
-            if (o.tolerance > 0 and len(history) > o.patience
-                    and history[-1 - o.patience] - loss < o.tolerance * history[-1 - o.patience]):
+            if (tol > 0 and len(history) > wait and i + 1 >= min_iterations
+                    and history[-1 - wait] - loss < tol * history[-1 - wait]):
                 break
+        self.memory = _lbfgs_memory(opt, x) if o.optimizer == "lbfgs" else None
         return best.clamp(0.0, 1.0)
 
     # -- whole schedule ----------------------------------------------------------
 
-    def stylize(self, content: np.ndarray, *, init: np.ndarray | None = None,
+    def stylize(self, content: np.ndarray, *, init: np.ndarray | torch.Tensor | None = None,
                 callback: ProgressCallback | None = None, iterations: int | None = None,
                 scales: int | None = None,
-                temporal: tuple[np.ndarray, np.ndarray, float] | None = None) -> np.ndarray:
+                temporal: tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor, float, float] | None = None,
+                memory: dict | None = None, tolerance: float | None = None, patience: int | None = None,
+                min_iterations: int = 1) -> np.ndarray:
         """Stylise one content image (H, W, 3) BGR [0, 1] at its own size.
 
-        ``init`` (same shape) overrides ``options.init``; ``iterations`` and
-        ``scales`` override the options (a warm-started video frame uses
-        fewer iterations at one scale). ``temporal`` = (target (H, W, 3),
-        mask (H, W) in [0, 1], weight) adds Ruder's temporal loss; it needs
-        a single scale. Returns (H, W, 3).
+        ``init`` (same shape, or a (1, 3, H, W) tensor already on the device)
+        overrides ``options.init``; ``iterations`` and ``scales`` override the
+        options (a warm-started video frame uses fewer iterations at one
+        scale). ``temporal`` = (target (H, W, 3) or (1, 3, H, W), mask (H, W)
+        or (1, 1, H, W) in [0, 1], weight, low-pass sigma) adds Ruder's
+        temporal loss; it needs a single scale. ``memory``, ``tolerance``,
+        ``patience``, ``min_iterations``: see ``optimize``. Returns (H, W, 3).
         """
         o = self.options
         h, w = content.shape[:2]
@@ -322,16 +351,16 @@ class Stylizer:
             raise ValueError("a temporal loss needs a single scale")
         held = None
         if temporal is not None:
-            target, mask, weight = temporal
-            held = Temporal(images.to_tensor(target, self.device),
-                            torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None, None].to(self.device),
-                            float(weight))
+            target, mask, weight, sigma = temporal
+            if not isinstance(mask, torch.Tensor):
+                mask = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None, None]
+            held = Temporal(self._tensor(target), mask.to(self.device), float(weight), float(sigma))
         start = time.perf_counter()
         budget = iterations * len(sizes)
         done = 0
         x = None
         # cudnn picks non-deterministic kernels unless told; on the CPU this is a no-op.
-        with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
+        with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=self.deterministic):
             for level, (lh, lw) in enumerate(sizes, start=1):
                 c = images.to_tensor(images.resize(content, (lh, lw)), self.device)
                 if x is None:
@@ -348,16 +377,26 @@ class Stylizer:
                     report.count = i
 
                 report.count = 0
-                x = self.optimize(c, x, iterations, report, held)
+                x = self.optimize(c, x, iterations, report, held, memory, tolerance, patience, min_iterations)
                 done += report.count
         if o.keep_colors:
             x = keep_colors(x, images.to_tensor(content, self.device))
         return images.from_tensor(x)
 
-    def _initial(self, content: torch.Tensor, init: np.ndarray | None) -> torch.Tensor:
+    def _tensor(self, image: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """(H, W, 3) array or (1, 3, H, W) tensor -> (1, 3, H, W) on the device."""
+        if isinstance(image, torch.Tensor):
+            return image.to(self.device)
+        return images.to_tensor(image, self.device)
+
+    def _initial(self, content: torch.Tensor, init: np.ndarray | torch.Tensor | None) -> torch.Tensor:
         """The starting image for the coarsest level, (1, 3, h, w)."""
         o = self.options
         h, w = content.shape[2:]
+        if isinstance(init, torch.Tensor):
+            if tuple(init.shape[2:]) != (h, w):
+                init = F.interpolate(init, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
+            return init.to(self.device)
         if init is not None:
             return images.to_tensor(images.resize(init, (h, w)), self.device)
         if o.init == "content":
@@ -370,3 +409,29 @@ class Stylizer:
             return noise.clamp(0, 1).to(self.device)
         image = images.read_image(o.init, "init image").pixels
         return images.to_tensor(images.resize(image, (h, w)), self.device)
+
+
+def _lbfgs_memory(opt: torch.optim.LBFGS, x: torch.Tensor) -> dict | None:
+    """What L-BFGS learnt of the loss's curvature: its inverse-Hessian scale and its curvature pairs."""
+    state = opt.state.get(x)
+    if not state or "H_diag" not in state:
+        return None
+    return {"H_diag": state["H_diag"], "old_dirs": list(state.get("old_dirs", [])),
+            "old_stps": list(state.get("old_stps", [])), "ro": list(state.get("ro", []))}
+
+
+def _resume_lbfgs(opt: torch.optim.LBFGS, x: torch.Tensor, memory: dict) -> None:
+    """Start ``opt`` as if it had run before: its first step uses ``memory`` (an ``_lbfgs_memory``).
+
+    A fresh L-BFGS takes a first step of min(1, 1/|g|_1), a tiny steepest
+    descent step, and estimates curvature from it; on a warm frame that step
+    is lost in bf16 noise and the first two or three iterations of a dozen
+    go nowhere. The state below makes torch's LBFGS (max_iter=1) skip its
+    first-iteration branch: the zero previous gradient and step give no new
+    curvature pair, and the first direction is -H g with the carried memory,
+    taken with the full step size.
+    """
+    flat = torch.zeros(x.numel(), device=x.device, dtype=x.dtype)
+    opt.state[x].update(n_iter=1, func_evals=0, d=flat, t=0.0, prev_flat_grad=flat, prev_loss=None,
+                        H_diag=memory["H_diag"], old_dirs=list(memory["old_dirs"]),
+                        old_stps=list(memory["old_stps"]), ro=list(memory["ro"]))

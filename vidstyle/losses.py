@@ -99,15 +99,34 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
     return dx.pow(2).mean() + dy.pow(2).mean()
 
 
-def temporal_loss(image: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def temporal_loss(image: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, sigma: float = 0.0) -> torch.Tensor:
     """Ruder et al. (2016), eq. 5: ``(1/D) sum c (x - w)^2`` -> scalar.
 
     image, target: (B, C, H, W); mask c: (B, 1, H, W) in [0, 1] (1 where the
     flow is reliable); D = number of pixel values. Values are in [0, 1].
+    ``sigma`` > 0: the difference is low-passed first (a Gaussian of that
+    many pixels), so only the picture's structure is held and its finest
+    strokes are left to the style loss (see ``lowpass``).
     """
     if image.shape != target.shape or mask.shape[-2:] != image.shape[-2:]:
         raise ValueError(f"shape mismatch: {tuple(image.shape)}, {tuple(target.shape)}, {tuple(mask.shape)}")
-    return (mask * (image - target).pow(2)).mean()
+    diff = image - target
+    if sigma > 0:
+        diff = lowpass(diff, sigma)
+    return (mask * diff.pow(2)).mean()
+
+
+def lowpass(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """A separable Gaussian blur of ``sigma`` px, edges replicated: (B, C, H, W) -> (B, C, H, W)."""
+    radius = max(1, int(round(3 * sigma)))
+    x = torch.arange(-radius, radius + 1, device=image.device, dtype=image.dtype)
+    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    c = image.shape[1]
+    padded = torch.nn.functional.pad(image, (radius, radius, 0, 0), mode="replicate")
+    out = torch.nn.functional.conv2d(padded, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    padded = torch.nn.functional.pad(out, (0, 0, radius, radius), mode="replicate")
+    return torch.nn.functional.conv2d(padded, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def blend_grams(per_style: list[dict[str, torch.Tensor]], blend: list[float]) -> dict[str, torch.Tensor]:

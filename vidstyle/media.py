@@ -25,9 +25,24 @@ import numpy as np
 
 from .errors import InputError, OutputError
 from .images import partial_path
-from .options import DEFAULT_CODEC, DEFAULT_CRF
+from .options import CODECS, DEFAULT_CODEC, DEFAULT_CRF
 
-CODECS = ("h264", "prores")
+# How each codec is written. Brush strokes are fine, saturated colour texture: x264's default
+# tuning smooths it away and 4:2:0's chroma, halved by ffmpeg's default scaler, smears it (the
+# decoded frames' style loss rose 1.5x at CRF 18). "-tune grain" keeps the texture and a lanczos
+# chroma filter keeps the colour edges: 1.05x at CRF 16 (benchmarks/encoder.py, ENCODER.md).
+CHROMA_FILTER = ["-sws_flags", "lanczos+accurate_rnd+full_chroma_int+full_chroma_inp"]
+CODEC_ARGS = {
+    "h264": ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-profile:v", "high", "-preset", "medium", "-tune", "grain"],
+    "h264-444": ["-c:v", "libx264", "-pix_fmt", "yuv444p", "-preset", "medium", "-tune", "grain"],
+    "prores": ["-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le"],
+    "prores4444": ["-c:v", "prores_ks", "-profile:v", "4", "-pix_fmt", "yuv444p10le"],
+}
+
+
+def encoder_args(codec: str, crf: int = DEFAULT_CRF) -> list[str]:
+    """ffmpeg's output arguments for ``codec`` (one of CODECS) at quality ``crf`` (H.264 only)."""
+    return [*CHROMA_FILTER, *CODEC_ARGS[codec], *(["-crf", str(crf)] if codec.startswith("h264") else [])]
 
 
 def ffmpeg_exe() -> str:
@@ -87,24 +102,22 @@ def _tail(text: str, lines: int = 6) -> str:
 class VideoWriter:
     """Encode frames to a video file at an exact fps; ``close()`` finishes, ``abort()`` kills.
 
-    ``codec`` "h264": libx264, yuv420p, ``crf`` quality, faststart.
-    ``codec`` "prores": prores_ks profile 3 (HQ), yuv422p10le, for .mov delivery.
-    Frames are (H, W, 3) float BGR [0, 1]; odd sizes are padded by one
-    edge-replicated row/column (yuv420p needs even sizes). ffmpeg runs as
-    our own subprocess (imageio-ffmpeg provides the binary) so that its
+    ``codec``: "h264" (libx264 4:2:0 High profile, ``crf`` quality, tuned to
+    keep grain), "h264-444" (the same in 4:4:4), "prores" (prores_ks 422 HQ,
+    10 bit) or "prores4444"; every one with a lanczos chroma filter
+    (``encoder_args``). Frames are (H, W, 3) float BGR [0, 1]; odd sizes are padded
+    by one edge-replicated row/column (4:2:0 needs even sizes). ffmpeg runs
+    as our own subprocess (imageio-ffmpeg provides the binary) so that its
     stderr can be carried in the error.
     """
 
     def __init__(self, path: str, width: int, height: int, fps: Fraction, codec: str = DEFAULT_CODEC,
                  crf: int = DEFAULT_CRF):
         if codec not in CODECS:
-            raise OutputError(f"unknown codec {codec!r}: use {' or '.join(CODECS)}")
+            raise OutputError(f"unknown codec {codec!r}: use one of {', '.join(CODECS)}")
         self.path, self.width, self.height = path, width, height
         self.padded = (width + width % 2, height + height % 2)
-        if codec == "h264":
-            encode = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf), "-preset", "medium"]
-        else:
-            encode = ["-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le"]
+        encode = encoder_args(codec, crf)
         faststart = ["-movflags", "+faststart"] if path.lower().endswith((".mp4", ".mov", ".m4v")) else []
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "rawvideo",
                "-pix_fmt", "bgr24", "-s", f"{self.padded[0]}x{self.padded[1]}", "-r", str(Fraction(fps)),
@@ -177,50 +190,80 @@ def mux_audio(video: str, audio_source: str, output: str, offset: float = 0.0,
     raise OutputError(f"ffmpeg could not add the audio of {audio_source}: {_tail(last)}")
 
 
+class Encoder:
+    """A video file written frame by frame, finished (sound, frame count, rename) in one call.
+
+    ``write`` may run in another thread than ``finish``: the runner feeds
+    frames from its writer thread and finishes on the thread that receives
+    Ctrl-C and SIGTERM, so a stop during the audio mux still kills ffmpeg
+    and leaves nothing. Until ``finish`` returns, nothing is at ``path``;
+    ``abort`` removes every temporary file.
+    """
+
+    def __init__(self, path: str, fps: Fraction, *, codec: str = DEFAULT_CODEC, crf: int = DEFAULT_CRF):
+        self.path, self.fps, self.codec, self.crf = path, Fraction(fps), codec, crf
+        self.count = 0
+        self._writer: VideoWriter | None = None
+        self._temporaries = [partial_path(path), partial_path(path)]   # the silent picture, then with sound
+
+    def write(self, pixels: np.ndarray) -> None:
+        """Add a frame ((H, W, 3) float BGR [0, 1]; every frame the size of the first)."""
+        if self._writer is None:
+            h, w = pixels.shape[:2]
+            self._writer = VideoWriter(self._temporaries[0], w, h, self.fps, codec=self.codec, crf=self.crf)
+        self._writer.write(pixels)
+        self.count += 1
+
+    def finish(self, audio_from: str | None = None, offset: float = 0.0) -> int:
+        """Close the picture, add the sound, count the frames written, take the name ``path``; returns the count.
+
+        ``audio_from``: a file whose first audio stream is added, from
+        ``offset`` seconds, trimmed to the picture's length (None: silent). A
+        count other than the frames given raises OutputError and keeps nothing.
+        """
+        try:
+            if self._writer is None:
+                raise OutputError(f"no frames to encode into {self.path}")
+            self._writer.close()
+            silent, final = self._temporaries
+            result = silent
+            if audio_from is not None:
+                mux_audio(silent, audio_from, final, offset=offset, duration=float(self.count / self.fps))
+                result = final
+            written = count_frames(result)
+            if written != self.count:
+                raise OutputError(f"ffmpeg wrote {written} frame(s) of {self.count} into {self.path}: the output "
+                                  f"is wrong and was not kept (finished frames are; run the same command again)")
+            os.replace(result, self.path)
+            return self.count
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        """Stop ffmpeg if it runs and remove the temporary files (nothing at ``path`` is touched)."""
+        if self._writer is not None:
+            self._writer.abort()
+        for p in self._temporaries:
+            if os.path.exists(p):
+                os.unlink(p)
+
+
 def encode_video(path: str, frames: Iterable[np.ndarray], fps: Fraction, *, codec: str = DEFAULT_CODEC,
                  crf: int = DEFAULT_CRF, audio_from: str | None = None, offset: float = 0.0) -> int:
     """Encode ``frames`` ((H, W, 3) float BGR [0, 1], one size) into ``path``, atomically; returns the count.
 
-    ``audio_from``: a file whose first audio stream is added, from ``offset``
-    seconds, trimmed to the picture's length (None: silent). The file written
-    is read back and its frames counted before it takes the name ``path``:
-    a count other than the frames given raises OutputError and leaves
-    nothing. Nothing is left at ``path`` or beside it when this fails or is
-    interrupted.
+    See ``Encoder``: the sound is trimmed to the picture, the frames written
+    are counted before the file takes its name, and nothing is left at
+    ``path`` or beside it when this fails or is interrupted.
     """
-    silent = partial_path(path)
-    final = partial_path(path)
-    count = 0
+    encoder = Encoder(path, fps, codec=codec, crf=crf)
     try:
-        writer = None
-        try:
-            for pixels in frames:
-                if writer is None:
-                    h, w = pixels.shape[:2]
-                    writer = VideoWriter(silent, w, h, fps, codec=codec, crf=crf)
-                writer.write(pixels)
-                count += 1
-        except BaseException:
-            if writer is not None:
-                writer.abort()
-            raise
-        if writer is None:
-            raise OutputError(f"no frames to encode into {path}")
-        writer.close()
-        result = silent
-        if audio_from is not None:
-            mux_audio(silent, audio_from, final, offset=offset, duration=float(count / Fraction(fps)))
-            result = final
-        written = count_frames(result)
-        if written != count:
-            raise OutputError(f"ffmpeg wrote {written} frame(s) of {count} into {path}: the output is wrong and "
-                              f"was not kept (finished frames are; run the same command again)")
-        os.replace(result, path)
-    finally:
-        for p in (silent, final):
-            if os.path.exists(p):
-                os.unlink(p)
-    return count
+        for pixels in frames:
+            encoder.write(pixels)
+    except BaseException:
+        encoder.abort()
+        raise
+    return encoder.finish(audio_from, offset)
 
 
 def check_decodable(path: str) -> None:

@@ -25,27 +25,51 @@ DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # Presets bundle the size, the iteration budgets and the schedule; any
 # option given explicitly overrides its preset's value. "standard" is the
 # default: StyleOptions() and VideoOptions() ARE the standard preset.
-# Warm iterations, measured at 256x144 on the first 8 Big Buck Bunny frames:
-# the first frame early-stops near 140 of 300 iterations; a flow-warm-started
-# frame held E_warp near 0.1x that of independent frames with the same style
-# loss at 30, 40 and 60 iterations alike, so standard takes 30 (a later frame
-# then costs ~0.2x the first; the 16-frame suite in benchmarks/RESULTS.md
-# confirms it).
+#
+# gpu_size replaces size when the preset is taken for a CUDA device: a GPU
+# runs an iteration at 720p in milliseconds, where a 2-core CPU needs 6 s,
+# so a GPU user gets 720p from "standard" (and 1080p from "high") without
+# asking, and a CPU user a size that finishes today.
+#
+# warm_iterations is the most a warm frame may take; it stops sooner when it
+# is done (WARM_PLATEAU below), 9 iterations for the median frame of the Big
+# Buck Bunny clip at 512 px (benchmarks/QUALITY_512.md).
 PRESETS: dict[str, dict[str, object]] = {
-    "draft": dict(size=256, iterations=150, scales=1, tolerance=3e-3, warm_iterations=15),
-    "standard": dict(size=512, iterations=300, scales=1, tolerance=1e-3, warm_iterations=30),
-    "high": dict(size=1024, iterations=500, scales=2, tolerance=5e-4, warm_iterations=80),
+    "draft": dict(size=256, gpu_size=640, iterations=150, scales=1, tolerance=3e-3, warm_iterations=8),
+    "standard": dict(size=512, gpu_size=1280, iterations=300, scales=1, tolerance=1e-3, warm_iterations=16),
+    "high": dict(size=1024, gpu_size=1920, iterations=500, scales=2, tolerance=5e-4, warm_iterations=24),
 }
 DEFAULT_PRESET = "standard"
 _STANDARD = PRESETS[DEFAULT_PRESET]
+
+# Warm frames (temporal.py), chosen on the first 25 Big Buck Bunny frames at 512 px against frames
+# stylised on their own (benchmarks/quality.py; DEVELOPING.md lists every candidate measured):
+# a warm frame stops once its last WARM_PATIENCE iterations gained less than WARM_PLATEAU of its
+# loss (never before WARM_MIN_ITERATIONS, never after VideoOptions.warm_iterations); L-BFGS goes on
+# from the previous frame's memory (its last MEMORY_PAIRS curvature pairs) instead of restarting;
+# the temporal loss holds the warped image low-passed by TEMPORAL_LOWPASS_PX, leaving the finest
+# strokes to the style loss. The memory is checkpointed in the work folder at every shot start and
+# every MEMORY_CHECKPOINT_EVERY frames, so a run resumed after a crash redoes at most that many
+# frames and ends with the same bytes.
+WARM_PLATEAU = 0.008
+WARM_PATIENCE = 3
+WARM_MIN_ITERATIONS = 5
+TEMPORAL_LOWPASS_PX = 1.0
+MEMORY_PAIRS = 5
+MEMORY_CHECKPOINT_EVERY = 16
 
 # Below this a level of the coarse-to-fine schedule holds too little for
 # relu5_1 (1/16 of the input size) to see any structure.
 MIN_LEVEL_SIDE = 64
 
 # Video, sequence and farm defaults (the CLI and every driver read them here).
-DEFAULT_CRF = 18                 # H.264: visually lossless
+# The encoder keeps the paint (benchmarks/encoder.py, ENCODER.md): at CRF 18 with x264's default
+# tuning and ffmpeg's default chroma downsampling the decoded frames had 1.5x the style loss of the
+# PNG frames; CRF 16 with -tune grain and lanczos chroma downsampling (media.py) keeps it within
+# 1.05x in 4:2:0, which every player decodes. "h264-444" and "prores4444" keep it all (1.00x).
+DEFAULT_CRF = 16
 DEFAULT_CODEC = "h264"
+CODECS = ("h264", "h264-444", "prores", "prores4444")
 DEFAULT_CUT_THRESHOLD = 0.5      # 1 - HSV histogram correlation; cuts score ~1, motion < 0.1
 DEFAULT_WARMUP = 5               # frames a chunk inside a shot renders first and throws away
 DEFAULT_CHUNK_SIZE = 50          # most frames a farm / Ray chunk keeps
@@ -157,14 +181,29 @@ class StyleOptions:
 
     @classmethod
     def from_preset(cls, preset: str = DEFAULT_PRESET, **changes) -> "StyleOptions":
-        """The preset's values, then ``changes`` (explicit options win)."""
-        return cls(**{**_preset_fields(cls, preset), **changes})
+        """The preset's values, then ``changes`` (explicit options win).
+
+        The size is the preset's ``gpu_size`` when ``changes["device"]`` (or
+        "auto") means a CUDA GPU, else its ``size``.
+        """
+        fields = _preset_fields(cls, preset)
+        if _cuda(changes.get("device", "auto")):
+            fields["size"] = PRESETS[preset]["gpu_size"]
+        return cls(**{**fields, **changes})
 
     @property
     def step_size(self) -> float:
         if self.learning_rate is not None:
             return self.learning_rate
         return 1.0 if self.optimizer == "lbfgs" else 0.02
+
+
+def _cuda(device: str) -> bool:
+    """Whether a device name means a CUDA GPU here ("auto" does when PyTorch sees one)."""
+    if device == "auto":
+        import torch
+        return torch.cuda.is_available()
+    return isinstance(device, str) and device.startswith("cuda")
 
 
 def _preset_fields(cls, preset: str) -> dict:
@@ -202,7 +241,7 @@ def _weight_list(name: str, values) -> tuple[float, ...]:
 
 
 WarmStart = Literal["none", "previous", "flow"]
-Codec = Literal["h264", "prores"]
+Codec = Literal["h264", "h264-444", "prores", "prores4444"]
 
 
 @dataclass(frozen=True)
@@ -213,8 +252,9 @@ class VideoOptions:
         temporal loss on reliable pixels; Ruder 2016), "previous" (the
         unwarped previous output, no temporal loss) or "none" (every frame
         on its own, from StyleOptions.init).
-    warm_iterations: iteration budget of a warm-started frame (the first
-        frame of a shot gets StyleOptions.iterations); early stopping applies.
+    warm_iterations: the most iterations a warm-started frame may take (it
+        stops sooner when its loss settles; the first frame of a shot gets
+        StyleOptions.iterations).
     temporal_weight: weight of the temporal loss (mean squared difference to
         the warped previous output over reliable pixels, image in [0, 1]).
     cuts: "auto" (detect hard cuts while decoding), "none", or a tuple of
@@ -230,8 +270,11 @@ class VideoOptions:
         warm-started like its neighbours (a farm chunk does not pop); fewer
         when the shot starts sooner, none at a cut.
     fps: output frame rate (None: the input's); a Fraction keeps 29.97 exact.
-    crf: H.264 quality, 0 (lossless) .. 51; 18 is visually lossless.
-    codec: "h264" (yuv420p, .mp4/.mov) or "prores" (ProRes 422 HQ, .mov).
+    crf: H.264 quality, 0 (lossless) .. 51; lower keeps more.
+    codec: "h264" (4:2:0, plays everywhere, .mp4/.mov), "h264-444" (4:4:4:
+        keeps every stroke; browsers and QuickTime do not play it), "prores"
+        (ProRes 422 HQ, .mov) or "prores4444" (ProRes 4444, .mov: keeps every
+        stroke, for VFX delivery).
     """
 
     warm_start: WarmStart = "flow"
@@ -272,8 +315,8 @@ class VideoOptions:
             object.__setattr__(self, "fps", fps)
         if not isinstance(self.crf, int) or isinstance(self.crf, bool) or not 0 <= self.crf <= 51:
             raise ConfigError(f"crf must be a whole number from 0 to 51, not {self.crf!r}")
-        if self.codec not in ("h264", "prores"):
-            raise ConfigError(f"codec must be h264 or prores, not {self.codec!r}")
+        if self.codec not in CODECS:
+            raise ConfigError(f"codec must be one of {', '.join(CODECS)}, not {self.codec!r}")
 
     def replace(self, **changes) -> "VideoOptions":
         """A copy with some fields changed (validated again)."""

@@ -26,8 +26,8 @@ def check_video_path(path: str, codec: str) -> None:
     ext = os.path.splitext(path)[1].lower()
     if ext not in VIDEO_OUTPUT_EXTENSIONS:
         raise OutputError(f"video output must be .mp4 or .mov (or .m4v/.mkv), not {ext or 'no extension'}")
-    if codec == "prores" and ext != ".mov":
-        raise ConfigError("--codec prores needs a .mov output")
+    if codec.startswith("prores") and ext != ".mov":
+        raise ConfigError(f"--codec {codec} needs a .mov output")
 
 
 class Output:

@@ -12,6 +12,12 @@ share a folder):
   (its pixels at the output size, and whether it starts a shot), so a plate
   replaced at the same path is noticed frame by frame and never finished
   with the old plate's pictures;
+* ``memory/+0001016.<key>.pt``: the per-frame processor's L-BFGS memory after
+  that frame, at every shot start, every MEMORY_CHECKPOINT_EVERY frames and
+  when a run stops on Ctrl-C, SIGTERM or an error (the last two kept). A
+  resumed run goes on from the last stored frame with its memory; after a
+  crash it goes back to the last checkpoint and renders the frames after it
+  again (the same bytes come out);
 * ``lock``: held (``flock``) while a process works on the folder; it names
   that process, so a second run of the same command refuses at once
   instead of racing the first.
@@ -34,6 +40,7 @@ import socket
 from typing import Sequence
 
 import numpy as np
+import torch
 
 from . import images
 from .errors import BusyError, OutputError
@@ -168,6 +175,7 @@ class WorkFolder:
         self.base = os.path.join(output.folder, f".{name}.vidstyle")
         self.root = os.path.join(self.base, range_name(frames))
         self.frames = os.path.join(self.root, "frames")
+        self.memories = os.path.join(self.root, "memory")
         self.manifest = os.path.join(self.root, "manifest.json")
         self._lock = _Lock(os.path.join(self.root, "lock"))
         self._created = False
@@ -187,10 +195,11 @@ class WorkFolder:
             raise BusyError(f"another vidstyle run ({holder}) is working on {self.output.path} (lock "
                             f"{self._lock.path}): wait for it to finish, or stop it first")
         self.output.remove_partials(self.keep)
-        if os.path.isdir(self.frames):   # our own temporaries: the folder is ours while we hold the lock
-            for name in os.listdir(self.frames):
-                if name.startswith(".") and ".partial" in name:
-                    os.unlink(os.path.join(self.frames, name))
+        for folder in (self.frames, self.memories):   # our own temporaries: ours while we hold the lock
+            if os.path.isdir(folder):
+                for name in os.listdir(folder):
+                    if name.startswith(".") and ".partial" in name:
+                        os.unlink(os.path.join(folder, name))
         return self
 
     def __exit__(self, *exc) -> None:
@@ -267,10 +276,12 @@ class WorkFolder:
         data = {**self._read(), "complete": True, "stamp": stamp}
         images.write_bytes_atomic(self.manifest, json.dumps(data, indent=1).encode())
         shutil.rmtree(self.frames, ignore_errors=True)
+        shutil.rmtree(self.memories, ignore_errors=True)
 
     def remove_state(self) -> None:
-        """Forget the stored frames and the manifest (the lock stays held)."""
+        """Forget the stored frames, the memories and the manifest (the lock stays held)."""
         shutil.rmtree(self.frames, ignore_errors=True)
+        shutil.rmtree(self.memories, ignore_errors=True)
         if os.path.exists(self.manifest):
             os.unlink(self.manifest)
         self._stored = {}
@@ -288,6 +299,10 @@ class WorkFolder:
 
     def _path(self, number: int, key: str) -> str:
         return os.path.join(self.frames, f"{number:+09d}.{key}.png")
+
+    def has(self, number: int) -> bool:
+        """Whether some output of frame ``number`` is stored (made from whichever source frame)."""
+        return number in self._stored
 
     def stored(self, number: int, key: str) -> np.ndarray | None:
         """The stored output of frame ``number`` made from the source frame ``key``, or None.
@@ -317,6 +332,61 @@ class WorkFolder:
     def load(self, number: int) -> np.ndarray:
         """A stored frame, whatever its key (for encoding a finished run)."""
         return images.read_image(self._stored[number], "stored frame").pixels
+
+    def discard_from(self, number: int) -> None:
+        """Forget the stored frames and memories of ``number`` and after (a run going back to a checkpoint)."""
+        for n in [n for n in self._stored if n >= number]:
+            self.discard(n)
+        for n, path in self._memory_files():
+            if n >= number:
+                os.unlink(path)
+
+    # -- L-BFGS memory checkpoints ---------------------------------------------------------
+
+    def _memory_files(self) -> list[tuple[int, str]]:
+        if not os.path.isdir(self.memories):
+            return []
+        return sorted((int(name.partition(".")[0]), os.path.join(self.memories, name))
+                      for name in os.listdir(self.memories) if name.endswith(".pt") and not name.startswith("."))
+
+    def save_memory(self, number: int, key: str, memory: dict | None, keep: int = 2) -> None:
+        """Checkpoint the processor's memory after frame ``number`` (atomically); keep the last ``keep``."""
+        if memory is None:
+            return
+        os.makedirs(self.memories, exist_ok=True)
+        path = os.path.join(self.memories, f"{number:+09d}.{key}.pt")
+        tmp = images.partial_path(path)
+        try:
+            torch.save(_on_cpu(memory), tmp)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        for _, old in self._memory_files()[:-keep]:
+            os.unlink(old)
+
+    def load_memory(self, number: int, key: str) -> dict | None:
+        """The memory checkpointed after frame ``number`` made from source frame ``key``, or None."""
+        path = os.path.join(self.memories, f"{number:+09d}.{key}.pt")
+        if not os.path.isfile(path):
+            return None
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:   # a damaged checkpoint is as good as none: the run goes back further
+            return None
+
+    def last_checkpoint(self, before: int, since: int) -> int | None:
+        """The latest frame in [since, before) with a memory checkpoint, or None."""
+        found = [n for n, _ in self._memory_files() if since <= n < before]
+        return found[-1] if found else None
+
+
+def _on_cpu(value):
+    if isinstance(value, list):
+        return [_on_cpu(v) for v in value]
+    return value.detach().cpu() if isinstance(value, torch.Tensor) else value
 
 
 __all__ = ["Decision", "STATE_VERSION", "WorkFolder", "fingerprint"]

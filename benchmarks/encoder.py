@@ -1,0 +1,119 @@
+"""Does the delivered video keep the paint? Style loss of decoded video frames against the frames it was made from.
+
+    python benchmarks/encoder.py FRAMES.####.png --style STYLE [--frames 12 24] [--out benchmarks/ENCODER.md]
+
+Encodes the stylised sequence with each candidate encoder setting (the
+settings vidstyle used to have, each of its own codecs as media.py writes
+them, and steps between), decodes every video back
+with OpenCV, and measures vidstyle's style loss (relative Gram error, fp32,
+weight 1) of the decoded frames named by ``--frames`` against that of the
+PNG frames themselves: 1.00 means the encoder kept every stroke. Also the
+file size and whether the stream is one that common players decode
+(H.264 4:2:0 8-bit: browsers, QuickTime, phones; 4:4:4 and 10-bit are not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import cv2  # noqa: E402
+import torch  # noqa: E402
+
+from vidstyle import StyleOptions, images, media  # noqa: E402
+from vidstyle.options import DEFAULT_CODEC, DEFAULT_CRF  # noqa: E402
+from vidstyle.engine import Stylizer  # noqa: E402
+from vidstyle.sources import open_sequence  # noqa: E402
+
+PLAYS_EVERYWHERE = {"h264": True, "h264-444": False, "prores": False, "prores4444": False}
+
+
+def vidstyle_settings(codec: str, crf: int = DEFAULT_CRF) -> list[str]:
+    """The arguments vidstyle's own encoder (media.VideoWriter) uses for ``codec``."""
+    return media.encoder_args(codec, crf)
+
+
+# name: (codec args, container, plays in common players)
+CANDIDATES = {
+    "h264 crf18, x264 and ffmpeg defaults (vidstyle 0.1)": (
+        ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-preset", "medium"], ".mp4", True),
+    "h264 crf18, default chroma filter, tune grain": (
+        ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-preset", "medium", "-tune", "grain"], ".mp4", True),
+    "h264 crf18, lanczos chroma, no tune": (
+        [*media.CHROMA_FILTER, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-preset", "medium"], ".mp4",
+        True),
+    "h264 crf18 (vidstyle's settings)": (vidstyle_settings("h264", 18), ".mp4", True),
+    **{f"{codec}{f' crf{DEFAULT_CRF}' if codec.startswith('h264') else ''} (vidstyle's default)"
+       if codec == DEFAULT_CODEC else codec: (vidstyle_settings(codec), ".mov" if codec.startswith("prores") else ".mp4",
+                                            PLAYS_EVERYWHERE[codec])
+       for codec in media.CODECS},
+    "h264 crf12 (vidstyle's settings)": (vidstyle_settings("h264", 12), ".mp4", True),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("frames_pattern")
+    ap.add_argument("--style", required=True)
+    ap.add_argument("--frames", type=int, nargs="+", default=None,
+                    help="frame numbers to measure (default: every frame)")
+    ap.add_argument("--fps", default="25")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    seq = open_sequence(args.frames_pattern)
+    pngs = {f.number: f.pixels for f in seq.frames()}
+    numbers = sorted(pngs)
+    wanted = args.frames or numbers
+    judge = Stylizer([images.read_image(args.style).pixels],
+                     StyleOptions(content_weight=0.0, style_weight=1.0, tv_weight=0.0, precision="fp32", size=None))
+
+    def style_loss(img):
+        with torch.no_grad():
+            _, parts = judge.losses(images.to_tensor(img, judge.device), {}, judge.style_targets(*img.shape[:2]))
+        return float(parts["style"])
+
+    reference = {n: style_loss(pngs[n]) for n in wanted}
+    h, w = pngs[numbers[0]].shape[:2]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (codec, ext, common) in CANDIDATES.items():
+            path = os.path.join(tmp, f"v{len(rows)}{ext}")
+            cmd = [media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt",
+                   "bgr24", "-s", f"{w}x{h}", "-r", args.fps, "-i", "-", *codec, path]
+            raw = b"".join(images.quantise(pngs[n], 8).tobytes() for n in numbers)
+            subprocess.run(cmd, input=raw, check=True)
+            cap = cv2.VideoCapture(path)
+            decoded = {}
+            for n in numbers:
+                ok, frame = cap.read()
+                if ok:
+                    decoded[n] = frame.astype("float32") / 255
+            cap.release()
+            ratios = [style_loss(decoded[n]) / reference[n] for n in wanted]
+            rows.append((name, statistics.fmean(ratios), max(ratios), os.path.getsize(path) / 1e6 / len(numbers),
+                         common))
+            print(rows[-1], flush=True)
+    lines = [f"Command: `python benchmarks/encoder.py {args.frames_pattern} --style {args.style}"
+             f"{' --frames ' + ' '.join(map(str, args.frames)) if args.frames else ''}`  ",
+             f"{len(numbers)} frames {w}x{h}; style loss of the decoded frames {', '.join(map(str, wanted))} over "
+             f"that of the PNG frames (1.00 = nothing lost)", "",
+             "| setting | style loss ratio (mean) | worst frame | MB per frame | common players |",
+             "|---|---|---|---|---|"]
+    for name, mean, worst, mb, common in rows:
+        lines.append(f"| {name} | {mean:.3f} | {worst:.3f} | {mb:.3f} | {'yes' if common else 'no'} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w") as handle:
+            handle.write(text)
+
+
+if __name__ == "__main__":
+    main()
