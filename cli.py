@@ -293,7 +293,7 @@ def stylize(
     codec: Optional[str] = typer.Option(None, "--codec", rich_help_panel=_V, show_default=False,
                                         help="h264 (4:2:0, plays everywhere), h264-444 (keeps every stroke; not "
                                              "for browsers/QuickTime), prores (422 HQ, .mov) or prores4444 "
-                                             f"(.mov, keeps every stroke). (default: {VIDEO_DEFAULTS.codec})"),
+                                             f"(.mov). (default: {VIDEO_DEFAULTS.codec})"),
     report: Optional[Path] = typer.Option(None, "--report", rich_help_panel=_V, show_default=False,
                                           help="Write a JSON record per frame (time, iterations, losses, shot "
                                                "starts, reliable pixels) and the warnings."),

@@ -41,15 +41,15 @@ def vidstyle_settings(codec: str, crf: int = DEFAULT_CRF) -> list[str]:
 
 
 # name: (codec args, container, plays in common players)
+_X264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "medium"]
 CANDIDATES = {
-    "h264 crf18, x264 and ffmpeg defaults (vidstyle 0.1)": (
-        ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-preset", "medium"], ".mp4", True),
-    "h264 crf18, default chroma filter, tune grain": (
-        ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-preset", "medium", "-tune", "grain"], ".mp4", True),
-    "h264 crf18, lanczos chroma, no tune": (
-        [*media.CHROMA_FILTER, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-preset", "medium"], ".mp4",
-        True),
+    "h264 crf18, x264 and ffmpeg defaults (vidstyle 0.1)": (_X264 + ["-crf", "18"], ".mp4", True),
+    "h264 crf18, tune grain": (_X264 + ["-crf", "18", "-tune", "grain"], ".mp4", True),
+    "h264 crf18, lanczos chroma": ([*media.CHROMA_FILTER, *_X264, "-crf", "18"], ".mp4", True),
+    "h264 crf16, tune grain, lanczos chroma, B-frames": (
+        [*media.CHROMA_FILTER, *_X264, "-crf", "16", "-tune", "grain"], ".mp4", True),
     "h264 crf18 (vidstyle's settings)": (vidstyle_settings("h264", 18), ".mp4", True),
+    "h264 crf16 (vidstyle's settings)": (vidstyle_settings("h264", 16), ".mp4", True),
     **{f"{codec}{f' crf{DEFAULT_CRF}' if codec.startswith('h264') else ''} (vidstyle's default)"
        if codec == DEFAULT_CODEC else codec: (vidstyle_settings(codec), ".mov" if codec.startswith("prores") else ".mp4",
                                             PLAYS_EVERYWHERE[codec])
@@ -102,7 +102,8 @@ def main() -> None:
             print(rows[-1], flush=True)
     lines = [f"Command: `python benchmarks/encoder.py {args.frames_pattern} --style {args.style}"
              f"{' --frames ' + ' '.join(map(str, args.frames)) if args.frames else ''}`  ",
-             f"{len(numbers)} frames {w}x{h}; style loss of the decoded frames {', '.join(map(str, wanted))} over "
+             f"{len(numbers)} frames {w}x{h}; style loss of the decoded frames "
+             f"{', '.join(map(str, wanted)) if args.frames else '(every one)'} over "
              f"that of the PNG frames (1.00 = nothing lost)", "",
              "| setting | style loss ratio (mean) | worst frame | MB per frame | common players |",
              "|---|---|---|---|---|"]

@@ -126,7 +126,8 @@ def main() -> None:
     lines = [
         f"# Warm frames against independent ones, {args.size} px", "",
         f"Command: `python benchmarks/quality.py --size {args.size} --frames {args.frames} --check "
-        f"{' '.join(map(str, args.check))}{' --crop ' + ' '.join(map(str, args.crop)) if args.crop else ''}` "
+        f"{' '.join(map(str, args.check))}{' --crop ' + ' '.join(map(str, args.crop)) if args.crop else ''}"
+        f"{' --reference ' + args.reference if args.reference else ''}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}  ",
         f"Input: first {args.frames} frames of {os.path.basename(args.clip)}, style {os.path.basename(args.style)}, "

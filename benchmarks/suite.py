@@ -66,15 +66,21 @@ def run_mode(clip: str, style: str, mode: str, frames: int, size: int, folder: s
     report = os.path.join(folder, f"{mode}.json")
     cmd = [sys.executable, os.path.join(ROOT, "cli.py"), clip, style, "-o", out, "--size", str(size),
            "--frames", f"0-{frames - 1}", "--warm-start", mode, "--report", report, "--quiet"]
+    wall, peak = timed(cmd)
+    with open(report) as handle:
+        data = json.load(handle)
+    return dict(report=data, wall=wall, peak_mib=peak, pattern=out)
+
+
+def timed(cmd: list[str], cwd: str | None = None) -> tuple[float, float]:
+    """Run ``cmd`` as a fresh process: (wall seconds, its peak RSS in MiB); exit if it fails."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, cwd=cwd)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
         sys.exit(f"{' '.join(cmd)} failed with status {status}")
-    with open(report) as handle:
-        data = json.load(handle)
-    return dict(report=data, wall=wall, peak_mib=usage.ru_maxrss / 1024, pattern=out)
+    return wall, usage.ru_maxrss / 1024
 
 
 def measure(clip: str, style: str, mode: str, frames: int, size: int, repeats: int) -> dict:

@@ -42,7 +42,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from suite import SHARED, cpu_name  # noqa: E402
+from suite import SHARED, cpu_name, timed  # noqa: E402
 
 SIZES = {"512": "512", "720p": "full", "1080p": "full"}
 SOURCE_STAGES = ("decode", "flow", "mask", "store", "write")
@@ -64,15 +64,10 @@ def run(cli: str, clip: str, style: str, size: str, frames: int, folder: str, ex
     report = os.path.join(folder, "report.json")
     cmd = [sys.executable, cli, clip, style, "-o", out, "--size", size, "--frames", f"0-{frames - 1}",
            "--report", report, "--overwrite", "-q", *extra]
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=os.path.dirname(cli))
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        sys.exit(f"{' '.join(cmd)} failed with status {status}")
+    wall, peak = timed(cmd, cwd=os.path.dirname(cli))
     with open(report) as handle:
         data = json.load(handle)
-    return dict(report=data, wall=wall, peak=usage.ru_maxrss / 1024)
+    return dict(report=data, wall=wall, peak=peak)
 
 
 def analyse(data: dict) -> dict:

@@ -118,6 +118,18 @@ class _Progress:
         self.bar.update_absolute(done, self.total, ("JPEG", preview, 512))
 
 
+def _stylize_batch(processor: FrameStylizer, batch: torch.Tensor, each_on_its_own: bool = False) -> torch.Tensor:
+    """Every entry of an IMAGE batch through ``processor``, in order, with ComfyUI's progress and cancel."""
+    progress = _Progress(len(batch))
+    out = []
+    for done, entry in enumerate(batch, start=1):
+        if each_on_its_own:
+            processor.reset()
+        out.append(processor.process(to_bgr(entry), callback=progress.iteration))
+        progress.frame(done, out[-1])
+    return to_image(out)
+
+
 # One processor per node instance (its unique id): a clip fed in pieces continues warm.
 _SESSIONS: dict[str, tuple[tuple, FrameStylizer]] = {}
 
@@ -167,14 +179,9 @@ class StylizeVideoFrames:
         if session is None or session[0] != key or new_clip:
             session = (key, FrameStylizer(styles, options, video))
         _SESSIONS.pop(unique_id, None)   # kept again only when this piece finishes: no half-done state
-        processor = session[1]
-        progress = _Progress(len(frames))
-        out = []
-        for done, frame in enumerate(frames, start=1):
-            out.append(processor.process(to_bgr(frame), callback=progress.iteration))
-            progress.frame(done, out[-1])
+        out = _stylize_batch(session[1], frames)
         _SESSIONS[unique_id] = session
-        return (to_image(out),)
+        return (out,)
 
 
 class StylizeImage:
@@ -195,13 +202,7 @@ class StylizeImage:
         options = _options(preset, size, style_weight, seed, keep_colors, iterations)
         # Every entry starts a shot of its own: no warm start, no temporal loss.
         processor = FrameStylizer(_styles(style), options, VideoOptions(warm_start="none", cuts="none"))
-        progress = _Progress(len(image))
-        out = []
-        for done, entry in enumerate(image, start=1):
-            processor.reset()
-            out.append(processor.process(to_bgr(entry), callback=progress.iteration))
-            progress.frame(done, out[-1])
-        return (to_image(out),)
+        return (_stylize_batch(processor, image, each_on_its_own=True),)
 
 
 NODE_CLASS_MAPPINGS = {"VidstyleStylizeVideoFrames": StylizeVideoFrames, "VidstyleStylizeImage": StylizeImage}

@@ -14,7 +14,7 @@ import re
 import tempfile
 import uuid
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import cv2
 import numpy as np
@@ -182,17 +182,13 @@ def write_exr(path: str, pixels: np.ndarray) -> None:
     """Display-referred BGR [0, 1] -> scene-linear half-float RGB EXR, written atomically."""
     OpenEXR = _openexr("writing")
     rgb = np.ascontiguousarray(display_to_linear(pixels)[..., ::-1]).astype(np.float16)
-    tmp = partial_path(path)
-    try:
-        header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+
+    def write(tmp: str) -> None:
         with OpenEXR.File(header, {"RGB": rgb}) as handle:
             handle.write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    write_atomic(path, write)
 
 
 def fit_size(height: int, width: int, long_side: int | None) -> tuple[int, int]:
@@ -318,24 +314,34 @@ def write_image(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8)
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to a hidden temporary file beside ``path``, then rename it.
+    """Write ``data`` to ``path`` atomically (``write_atomic``).
 
     The temporary file is opened normally (not with mkstemp) so the result
     gets the user's usual permissions (umask), not 0600.
     """
-    tmp = partial_path(path)
-    try:
+    def write(tmp: str) -> None:
         with open(tmp, "xb") as handle:
             handle.write(data)
+
+    write_atomic(path, write)
+
+
+def write_atomic(path: str, write: Callable[[str], None]) -> None:
+    """``write(tmp)`` a hidden temporary file beside ``path``, then rename it to ``path``.
+
+    A reader or a crash never sees a half-written file; the temporary is
+    removed whatever happens, and an OSError becomes an OutputError naming
+    ``path``.
+    """
+    tmp = partial_path(path)
+    try:
+        write(tmp)
         os.replace(tmp, path)
-    except BaseException as exc:
-        try:
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        if os.path.exists(tmp):
             os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-        raise
 
 
 def partial_path(path: str) -> str:

@@ -32,9 +32,12 @@ from .options import CODECS, DEFAULT_CODEC, DEFAULT_CRF
 # decoded frames' style loss rose 1.5x at CRF 18). "-tune grain" keeps the texture and a lanczos
 # chroma filter keeps the colour edges: 1.05x at CRF 16 (benchmarks/encoder.py, ENCODER.md).
 CHROMA_FILTER = ["-sws_flags", "lanczos+accurate_rnd+full_chroma_int+full_chroma_inp"]
+# No B-frames: x264 quantises them harder, and on stylised frames they lost the most strokes (style
+# loss 1.10-1.14x against 1.00-1.09x for P-frames at 512 px; benchmarks/encoder.py).
 CODEC_ARGS = {
-    "h264": ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-profile:v", "high", "-preset", "medium", "-tune", "grain"],
-    "h264-444": ["-c:v", "libx264", "-pix_fmt", "yuv444p", "-preset", "medium", "-tune", "grain"],
+    "h264": ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-profile:v", "high", "-preset", "medium", "-tune", "grain",
+             "-bf", "0"],
+    "h264-444": ["-c:v", "libx264", "-pix_fmt", "yuv444p", "-preset", "medium", "-tune", "grain", "-bf", "0"],
     "prores": ["-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le"],
     "prores4444": ["-c:v", "prores_ks", "-profile:v", "4", "-pix_fmt", "yuv444p10le"],
 }
@@ -103,7 +106,7 @@ class VideoWriter:
     """Encode frames to a video file at an exact fps; ``close()`` finishes, ``abort()`` kills.
 
     ``codec``: "h264" (libx264 4:2:0 High profile, ``crf`` quality, tuned to
-    keep grain), "h264-444" (the same in 4:4:4), "prores" (prores_ks 422 HQ,
+    keep grain, no B-frames), "h264-444" (the same in 4:4:4), "prores" (prores_ks 422 HQ,
     10 bit) or "prores4444"; every one with a lanczos chroma filter
     (``encoder_args``). Frames are (H, W, 3) float BGR [0, 1]; odd sizes are padded
     by one edge-replicated row/column (4:2:0 needs even sizes). ffmpeg runs

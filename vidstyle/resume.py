@@ -355,15 +355,7 @@ class WorkFolder:
             return
         os.makedirs(self.memories, exist_ok=True)
         path = os.path.join(self.memories, f"{number:+09d}.{key}.pt")
-        tmp = images.partial_path(path)
-        try:
-            torch.save(_on_cpu(memory), tmp)
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        images.write_atomic(path, lambda tmp: torch.save(_on_cpu(memory), tmp))
         for _, old in self._memory_files()[:-keep]:
             os.unlink(old)
 
