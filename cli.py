@@ -181,7 +181,8 @@ WarmStart = Annotated[Optional[str], typer.Option("--warm-start", rich_help_pane
                                                        "loss), previous (unwarped) or none (independent frames). "
                                                        f"(default: {VIDEO_DEFAULTS.warm_start})")]
 WarmIterations = Annotated[Optional[int], typer.Option("--warm-iterations", rich_help_panel=_V, show_default=False,
-                                                       help="Iterations of a warm-started frame. (default: the "
+                                                       help="Most iterations of a warm-started frame; it stops "
+                                                            "sooner once its loss stops falling. (default: the "
                                                             "preset's)")]
 TemporalWeight = Annotated[Optional[float], typer.Option("--temporal-weight", rich_help_panel=_V, show_default=False,
                                                          help="Weight of the temporal loss (flow). (default: "
