@@ -420,6 +420,16 @@ def _lbfgs_memory(opt: torch.optim.LBFGS, x: torch.Tensor) -> dict | None:
             "old_stps": list(state.get("old_stps", [])), "ro": list(state.get("ro", []))}
 
 
+def memory_to(memory: dict, device: torch.device | str) -> dict:
+    """An L-BFGS memory (``_lbfgs_memory``) with every tensor detached and on ``device``."""
+    def move(value):
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        return value.detach().to(device) if isinstance(value, torch.Tensor) else value
+
+    return {k: move(v) for k, v in memory.items()}
+
+
 def _resume_lbfgs(opt: torch.optim.LBFGS, x: torch.Tensor, memory: dict) -> None:
     """Start ``opt`` as if it had run before: its first step uses ``memory`` (an ``_lbfgs_memory``).
 

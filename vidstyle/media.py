@@ -29,8 +29,9 @@ from .options import CODECS, DEFAULT_CODEC, DEFAULT_CRF
 
 # How each codec is written. Brush strokes are fine, saturated colour texture: x264's default
 # tuning smooths it away and 4:2:0's chroma, halved by ffmpeg's default scaler, smears it (the
-# decoded frames' style loss rose 1.5x at CRF 18). "-tune grain" keeps the texture and a lanczos
-# chroma filter keeps the colour edges: 1.05x at CRF 16 (benchmarks/encoder.py, ENCODER.md).
+# decoded frames' style loss rose 1.43x at CRF 18). "-tune grain" keeps the texture and a lanczos
+# chroma filter keeps the colour edges; with no B-frames (below) and CRF 15 every frame stays
+# within 1.07x (benchmarks/encoder.py, ENCODER.md).
 CHROMA_FILTER = ["-sws_flags", "lanczos+accurate_rnd+full_chroma_int+full_chroma_inp"]
 # No B-frames: x264 quantises them harder, and on stylised frames they lost the most strokes (style
 # loss 1.10-1.14x against 1.00-1.09x for P-frames at 512 px; benchmarks/encoder.py).

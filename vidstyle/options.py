@@ -27,12 +27,12 @@ DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # default: StyleOptions() and VideoOptions() ARE the standard preset.
 #
 # gpu_size replaces size when the preset is taken for a CUDA device: a GPU
-# runs an iteration at 720p in milliseconds, where a 2-core CPU needs 6 s,
+# runs an iteration at 720p in milliseconds, where a 2-core CPU needs seconds,
 # so a GPU user gets 720p from "standard" (and 1080p from "high") without
 # asking, and a CPU user a size that finishes today.
 #
 # warm_iterations is the most a warm frame may take; it stops sooner when it
-# is done (WARM_PLATEAU below), 9 iterations for the median frame of the Big
+# is done (WARM_PLATEAU below), 10 iterations for the median frame of the Big
 # Buck Bunny clip at 512 px (benchmarks/QUALITY_512.md).
 PRESETS: dict[str, dict[str, object]] = {
     "draft": dict(size=256, gpu_size=640, iterations=150, scales=1, tolerance=3e-3, warm_iterations=8),

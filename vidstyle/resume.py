@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from . import images
+from .engine import memory_to
 from .errors import BusyError, OutputError
 from .options import StyleOptions, VideoOptions
 from .outputs import Output
@@ -343,6 +344,9 @@ class WorkFolder:
 
     # -- L-BFGS memory checkpoints ---------------------------------------------------------
 
+    def _memory_path(self, number: int, key: str) -> str:
+        return os.path.join(self.memories, f"{number:+09d}.{key}.pt")
+
     def _memory_files(self) -> list[tuple[int, str]]:
         if not os.path.isdir(self.memories):
             return []
@@ -354,14 +358,14 @@ class WorkFolder:
         if memory is None:
             return
         os.makedirs(self.memories, exist_ok=True)
-        path = os.path.join(self.memories, f"{number:+09d}.{key}.pt")
-        images.write_atomic(path, lambda tmp: torch.save(_on_cpu(memory), tmp))
+        path = self._memory_path(number, key)
+        images.write_atomic(path, lambda tmp: torch.save(memory_to(memory, "cpu"), tmp))
         for _, old in self._memory_files()[:-keep]:
             os.unlink(old)
 
     def load_memory(self, number: int, key: str) -> dict | None:
         """The memory checkpointed after frame ``number`` made from source frame ``key``, or None."""
-        path = os.path.join(self.memories, f"{number:+09d}.{key}.pt")
+        path = self._memory_path(number, key)
         if not os.path.isfile(path):
             return None
         try:
@@ -373,12 +377,6 @@ class WorkFolder:
         """The latest frame in [since, before) with a memory checkpoint, or None."""
         found = [n for n, _ in self._memory_files() if since <= n < before]
         return found[-1] if found else None
-
-
-def _on_cpu(value):
-    if isinstance(value, list):
-        return [_on_cpu(v) for v in value]
-    return value.detach().cpu() if isinstance(value, torch.Tensor) else value
 
 
 __all__ = ["Decision", "STATE_VERSION", "WorkFolder", "fingerprint"]

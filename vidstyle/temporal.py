@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from . import images
-from .engine import Progress, Stylizer
+from .engine import Progress, Stylizer, memory_to
 from .flow import FlowEstimator, reliability, warp, warp_tensor
 from .options import (MEMORY_PAIRS, TEMPORAL_LOWPASS_PX, WARM_MIN_ITERATIONS, WARM_PATIENCE, WARM_PLATEAU,
                       StyleOptions, VideoOptions)
@@ -296,7 +296,7 @@ class FrameStylizer:
         it the next warm frame's L-BFGS starts afresh.
         """
         self._prev_output = images.as_stored(as_pixels(output, "stored frame"))
-        self._memory = None if memory is None else {k: _to_device(v, self.engine.device) for k, v in memory.items()}
+        self._memory = None if memory is None else memory_to(memory, self.engine.device)
         self.record = FrameRecord(src.number, 0.0, 0, src.shot_start, None, 0, 0, 0, 0, 0, resumed=True,
                                   stages=src.stages)
 
@@ -311,12 +311,6 @@ def _recent(memory: dict | None) -> dict | None:
     if memory is None:
         return None
     return {"H_diag": memory["H_diag"], **{k: memory[k][-MEMORY_PAIRS:] for k in ("old_dirs", "old_stps", "ro")}}
-
-
-def _to_device(value, device):
-    if isinstance(value, list):
-        return [_to_device(v, device) for v in value]
-    return value.to(device) if isinstance(value, torch.Tensor) else value
 
 
 __all__ = ["FrameRecord", "FrameStylizer", "STAGES", "SourceFrame"]

@@ -104,8 +104,12 @@ def stylize_video(input_path: PathLike, styles: PathLike | Sequence[PathLike], o
         work.start(job.fingerprint, {"input": job.input_path, "output": job.output.path,
                                      "styles": job.style_paths, "frames": os.path.basename(work.root),
                                      "warmup": job.warmup})
-        encoder = media.Encoder(job.output.path, job.output.fps, codec=video.codec, crf=video.crf) \
-            if job.output.is_video else None
+        def new_encoder() -> media.Encoder | None:
+            # A video is encoded as frames finish; a sequence is written frame by frame.
+            return media.Encoder(job.output.path, job.output.fps, codec=video.codec, crf=video.crf) \
+                if job.output.is_video else None
+
+        encoder = new_encoder()
         try:
             while True:
                 try:
@@ -119,7 +123,7 @@ def stylize_video(input_path: PathLike, styles: PathLike | Sequence[PathLike], o
                     summary = RunSummary(output=summary.output, fps=summary.fps)
                     if encoder is not None:
                         encoder.abort()
-                        encoder = media.Encoder(job.output.path, job.output.fps, codec=video.codec, crf=video.crf)
+                    encoder = new_encoder()
             _deliver(job, work, encoder)
         finally:
             if encoder is not None:
