@@ -31,6 +31,7 @@ from vidstyle import StyleOptions, images, media  # noqa: E402
 from vidstyle.options import DEFAULT_CODEC, DEFAULT_CRF  # noqa: E402
 from vidstyle.engine import Stylizer  # noqa: E402
 from vidstyle.sources import open_sequence  # noqa: E402
+from suite import publish  # noqa: E402
 
 PLAYS_EVERYWHERE = {"h264": True, "h264-444": False, "prores": False, "prores4444": False}
 
@@ -109,11 +110,7 @@ def main() -> None:
              "|---|---|---|---|---|"]
     for name, mean, worst, mb, common in rows:
         lines.append(f"| {name} | {mean:.3f} | {worst:.3f} | {mb:.3f} | {'yes' if common else 'no'} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from engine_speed import first_frame  # noqa: E402
-from suite import SHARED  # noqa: E402
+from suite import SHARED, publish  # noqa: E402
 from throughput import analyse, run, upscaled  # noqa: E402
 from vidstyle import StyleOptions, images  # noqa: E402
 from vidstyle.engine import Stylizer  # noqa: E402
@@ -119,10 +119,7 @@ def main() -> None:
             lines.append(f"| {size} | {args.frames} | {r['its']:.0f} | {r['stages']['optimise']:.4f} | "
                          f"{r['gap']:.4f} | {r['warm_fps']:.2f} | >= {target} |")
             print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(args.out, "w") as handle:
-        handle.write(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

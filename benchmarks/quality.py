@@ -45,7 +45,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from suite import SHARED, cpu_name  # noqa: E402
+from suite import SHARED, cpu_name, publish  # noqa: E402
 from vidstyle import StyleOptions, images, metrics  # noqa: E402
 from vidstyle.engine import Stylizer  # noqa: E402
 from vidstyle.sources import open_sequence, open_source  # noqa: E402
@@ -153,10 +153,7 @@ def main() -> None:
         f"{statistics.median(f['seconds'] for f in later):.1f} | | {later_first:.3f} | <= {TARGETS['later']} | "
         f"{'yes' if later_first <= TARGETS['later'] else 'NO'} |",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(args.out or os.path.join(HERE, f"QUALITY_{args.size}.md"), "w") as handle:
-        handle.write(text)
+    publish(lines, args.out or os.path.join(HERE, f"QUALITY_{args.size}.md"))
 
 
 if __name__ == "__main__":

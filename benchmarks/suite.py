@@ -72,6 +72,15 @@ def run_mode(clip: str, style: str, mode: str, frames: int, size: int, folder: s
     return dict(report=data, wall=wall, peak_mib=peak, pattern=out)
 
 
+def publish(lines: list[str], out: str | None) -> None:
+    """Print a result table and write it to ``out`` (when given)."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        with open(out, "w") as handle:
+            handle.write(text)
+
+
 def timed(cmd: list[str], cwd: str | None = None) -> tuple[float, float]:
     """Run ``cmd`` as a fresh process: (wall seconds, its peak RSS in MiB); exit if it fails."""
     start = time.perf_counter()

@@ -42,7 +42,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from suite import SHARED, cpu_name, timed  # noqa: E402
+from suite import SHARED, cpu_name, publish, timed  # noqa: E402
 
 SIZES = {"512": "512", "720p": "full", "1080p": "full"}
 SOURCE_STAGES = ("decode", "flow", "mask", "store", "write")
@@ -158,10 +158,7 @@ def main() -> None:
                      + f" | {r['gap']:.3f} | {r['around']:.3f} | {r['gap_ratio']:.2f} | {r['warm_fps']:.3f} | "
                        f"{r['fps']:.3f} | {r['peak']:.0f} |"
                      + (f" {r['wall']:.1f} | {base[name]:.1f} |" if base else ""))
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(args.out, "w") as handle:
-        handle.write(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

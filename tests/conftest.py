@@ -137,6 +137,14 @@ def two_shots(folder, length=3):
     return sequence(folder, two_shot_frames(length))
 
 
+def interrupt_after(frames_done: int):
+    """A progress callback that presses Ctrl-C once ``frames_done`` frames are finished."""
+    def callback(p):
+        if p.iteration is None and p.frames_done == frames_done:
+            raise KeyboardInterrupt
+    return callback
+
+
 def frame_count(path) -> int:
     """Frames in a video file, counted by decoding it (not the container's claim)."""
     cap = cv2.VideoCapture(str(path))

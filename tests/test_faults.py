@@ -25,7 +25,8 @@ from vidstyle import BusyError, InputError, OutputError, StyleOptions, VideoOpti
 from vidstyle.outputs import Output
 from vidstyle.resume import WorkFolder
 
-from .conftest import OPTS, VOPTS, digest, frame_count, make_content, moving_square, sequence, write_clip
+from .conftest import (OPTS, VOPTS, digest, frame_count, interrupt_after, make_content, moving_square, sequence,
+                       write_clip)
 
 STILL = ["--size", "48", "--iterations", "3", "--device", "cpu", "-q"]
 FAST = [*STILL, "--warm-iterations", "2"]
@@ -189,19 +190,12 @@ def test_sequence_mixing_8_and_16_bit_frames_is_refused_naming_them(capsys, styl
 
 # -- 3. resume never reuses stale frames ------------------------------------------------------------
 
-def _interrupted_after(frames_done):
-    def stop(p):
-        if p.iteration is None and p.frames_done == frames_done:
-            raise KeyboardInterrupt
-    return stop
-
-
 def test_a_plate_replaced_between_ctrl_c_and_rerun_is_rendered_from_the_new_plate(style, tmp_path):
     old, new = moving_square(5), moving_square(5, background=40)   # same size, other pictures
     plate = sequence(tmp_path / "plate", old)
     out = str(tmp_path / "st.####.png")
     with pytest.raises(KeyboardInterrupt):
-        vidstyle.stylize_video(plate, style, out, OPTS, VOPTS, callback=_interrupted_after(3))
+        vidstyle.stylize_video(plate, style, out, OPTS, VOPTS, callback=interrupt_after(3))
     sequence(tmp_path / "plate", old[:1] + new[1:])   # frames 1002-1005 replaced, 1001 kept
     resumed = vidstyle.stylize_video(plate, style, out, OPTS, VOPTS)
     assert [r.resumed for r in resumed.frames] == [True, False, False, False, False]
@@ -216,7 +210,7 @@ def test_a_replaced_video_at_the_same_path_is_not_finished_with_the_old_frames(s
     write_clip(clip, moving_square(5), audio=False)
     out = str(tmp_path / "st.####.png")
     with pytest.raises(KeyboardInterrupt):
-        vidstyle.stylize_video(str(clip), style, out, OPTS, VOPTS, callback=_interrupted_after(2))
+        vidstyle.stylize_video(str(clip), style, out, OPTS, VOPTS, callback=interrupt_after(2))
     write_clip(clip, moving_square(5, background=40), audio=False)
     summary = vidstyle.stylize_video(str(clip), style, out, OPTS, VOPTS)
     assert not any(r.resumed for r in summary.frames)

@@ -16,7 +16,7 @@ import vidstyle
 from vidstyle import OutputError, StyleOptions, VideoOptions
 from vidstyle.media import probe_has_audio
 
-from .conftest import OPTS, VOPTS, digest, moving_square, sequence, two_shots, write_clip
+from .conftest import OPTS, VOPTS, digest, interrupt_after, moving_square, sequence, two_shots, write_clip
 
 
 @pytest.fixture
@@ -174,12 +174,8 @@ def test_interrupted_run_resumes_to_identical_frames(style, tmp_path):
 
     resumed = str(tmp_path / "resumed.####.png")
 
-    def stop_after_two(p):
-        if p.iteration is None and p.frames_done == 2:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        vidstyle.stylize_video(pattern, style, resumed, OPTS, VOPTS, callback=stop_after_two)
+        vidstyle.stylize_video(pattern, style, resumed, OPTS, VOPTS, callback=interrupt_after(2))
     assert sorted(n for n in os.listdir(tmp_path) if n.startswith("resumed.")) == \
         ["resumed.1001.png", "resumed.1002.png"]
     # Other parameters: refused, the unfinished run is kept.
@@ -199,12 +195,8 @@ def test_a_run_killed_between_checkpoints_goes_back_and_gives_the_same_frames(st
     vidstyle.stylize_video(pattern, style, str(tmp_path / "straight.####.png"), OPTS, VOPTS)
     out = str(tmp_path / "killed.####.png")
 
-    def stop_after_three(p):
-        if p.iteration is None and p.frames_done == 3:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        vidstyle.stylize_video(pattern, style, out, OPTS, VOPTS, callback=stop_after_three)
+        vidstyle.stylize_video(pattern, style, out, OPTS, VOPTS, callback=interrupt_after(3))
     memories = tmp_path / ".killed.____.png.vidstyle" / "all" / "memory"
     names = sorted(os.listdir(memories))
     assert [n.split(".")[0] for n in names] == ["+00001001", "+00001003"]   # the shot's start, the stop
