@@ -3,34 +3,54 @@
 They are hosts of vidstyle's per-frame processor (``vidstyle.FrameStylizer``)
 and follow ComfyUI's conventions: an IMAGE is a float tensor [B, H, W, C],
 RGB, 0..1, on the CPU, and a video is an IMAGE batch, one entry per frame.
+Node class names and input names are an API (saved workflows refer to them):
+inputs are only ever added, as optional ones with defaults.
 
 *Stylize video frames* stylises a batch in order, each frame warm-started
 from the previous output and held to it by the temporal loss, cuts
-detected. A long clip that does not fit in memory arrives in pieces
-(VideoHelperSuite's Meta Batch Manager re-runs the graph per piece): the
-node keeps its processor between runs, keyed by its unique id, so the next
-piece continues warm from the last frame of the previous one. A new clip
-starts a shot of its own (its first frame is a cut to the detector), or
-say so with ``new_clip``.
+detected. Every run of a workflow starts a new clip, except:
 
-Inside ComfyUI: progress per frame on the node (with a preview), the cancel
-button honoured between optimiser iterations, the device ComfyUI picked.
-Errors are vidstyle's own exceptions, with the messages the CLI prints.
+* a continuation of VideoHelperSuite's Meta Batch Manager (a clip too long
+  for memory, fed in pieces by re-running the graph): the node keeps its
+  processor between those runs, keyed by its unique id, so each piece goes
+  on warm from the last frame of the one before;
+* a host that feeds one clip in several queued runs on purpose gives each
+  piece's ``first_frame`` (the frames fed so far): the node continues when
+  it matches what it was fed.
+
+``new_clip`` always starts afresh. Nothing of a run that failed or was
+cancelled is continued.
+
+Inside ComfyUI (which runs every node inside ``torch.inference_mode()``;
+the library turns autograd back on for its optimiser): progress per
+optimiser iteration on the node, with a preview per frame; the cancel
+button honoured between iterations; the device ComfyUI picked, or the CPU
+with a warning when that device is one vidstyle cannot use. Errors are
+vidstyle's own exceptions, with the messages the CLI prints.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from vidstyle import FrameStylizer, StyleOptions, VideoOptions
-from vidstyle.options import DEFAULT_PRESET, PRESETS
+from vidstyle.errors import ConfigError
+from vidstyle.options import DEFAULT_PRESET, PRESETS, WARM_STARTS
 
 CATEGORY = "vidstyle"
 _STYLE = StyleOptions()
 _VIDEO = VideoOptions()
+log = logging.getLogger("vidstyle.comfyui")
+
+# Device types vidstyle runs on; ComfyUI may pick others (xpu, npu, DirectML's privateuseone).
+SUPPORTED_DEVICES = ("cpu", "cuda", "mps")
+# A progress bar's units per frame: the bar moves with every optimiser iteration.
+STEPS_PER_FRAME = 1000
 
 # What both nodes take: the style, the preset and the options people change most.
 COMMON = {
@@ -38,8 +58,11 @@ COMMON = {
     "preset": (list(PRESETS), {"default": DEFAULT_PRESET,
                                "tooltip": "Size and iteration budgets together (standard: 512 px on a CPU, "
                                           "1280 px on a GPU)."}),
+    # 0 = the preset's; 1-15 can never work (VGG-19 needs 16 px a side) and are refused when the
+    # prompt is queued (VALIDATE_INPUTS), before anything runs.
     "size": ("INT", {"default": 0, "min": 0, "max": 8192, "step": 1,
-                     "tooltip": "Longest side of the output in pixels; 0 = the preset's. Never enlarges."}),
+                     "tooltip": "Longest side of the output in pixels (16 or more); 0 = the preset's. "
+                                "Never enlarges."}),
     "style_weight": ("FLOAT", {"default": _STYLE.style_weight, "min": 0.0, "max": 1000.0, "step": 0.1,
                                "tooltip": "Higher = more paint, less photo."}),
     "seed": ("INT", {"default": _STYLE.seed, "min": 0, "max": 2 ** 63 - 1}),
@@ -50,6 +73,14 @@ BUDGETS = {
     "iterations": ("INT", {"default": 0, "min": 0, "max": 10000,
                            "tooltip": "Iterations of a shot's first frame (a still's); 0 = the preset's."}),
 }
+MIN_SIZE = 16
+
+
+def validate_size(size) -> bool | str:
+    """ComfyUI's VALIDATE_INPUTS for ``size``: True, or the reason the prompt is refused."""
+    if not isinstance(size, int) or not (size == 0 or MIN_SIZE <= size <= COMMON["size"][1]["max"]):
+        return f"size must be 0 (the preset's) or from {MIN_SIZE} to {COMMON['size'][1]['max']} px, not {size!r}"
+    return True
 
 
 def _comfy():
@@ -63,10 +94,16 @@ def _comfy():
 
 
 def _device() -> str:
+    """The device ComfyUI chose, when vidstyle can run on it; else the CPU, said in ComfyUI's log."""
     model_management, _ = _comfy()
     if model_management is None:
         return _STYLE.device
-    return str(model_management.get_torch_device())
+    device = torch.device(model_management.get_torch_device())
+    if device.type not in SUPPORTED_DEVICES:
+        log.warning("vidstyle: ComfyUI's device %s is not one vidstyle runs on (%s): stylising on the CPU",
+                    device, ", ".join(SUPPORTED_DEVICES))
+        return "cpu"
+    return str(device)
 
 
 def _options(preset: str, size: int, style_weight: float, seed: int, keep_colors: bool,
@@ -98,40 +135,95 @@ def _styles(style: torch.Tensor) -> list[np.ndarray]:
 
 
 class _Progress:
-    """ComfyUI's progress bar (per frame, with a preview) and cancel check; nothing outside ComfyUI."""
+    """ComfyUI's progress bar and cancel check; nothing outside ComfyUI.
 
-    def __init__(self, total: int):
+    The bar counts ``STEPS_PER_FRAME`` per frame and moves after every
+    optimiser iteration (a first frame may take minutes on a CPU); each
+    finished frame is shown as a preview.
+    """
+
+    def __init__(self, total: int, node_id: str | None = None):
         model_management, utils = _comfy()
         self.check = getattr(model_management, "throw_exception_if_processing_interrupted", None)
-        self.bar = utils.ProgressBar(total) if utils is not None else None
-        self.total = total
+        self.bar = utils.ProgressBar(total * STEPS_PER_FRAME, node_id=node_id) if utils is not None else None
+        self.total = total * STEPS_PER_FRAME
+        self.done = 0
 
-    def iteration(self, _progress) -> None:
+    def iteration(self, progress) -> None:
         if self.check is not None:
             self.check()
+        if self.bar is not None:
+            within = min(progress.iteration / max(1, progress.max_iterations), 1.0)
+            self.bar.update_absolute(self.done * STEPS_PER_FRAME + int(within * (STEPS_PER_FRAME - 1)), self.total)
 
-    def frame(self, done: int, output: np.ndarray) -> None:
+    def frame(self, output: np.ndarray) -> None:
+        self.done += 1
         if self.bar is None:
             return
         from PIL import Image
         preview = Image.fromarray(np.round(np.clip(output[..., ::-1], 0, 1) * 255).astype(np.uint8))
-        self.bar.update_absolute(done, self.total, ("JPEG", preview, 512))
+        self.bar.update_absolute(self.done * STEPS_PER_FRAME, self.total, ("JPEG", preview, 512))
 
 
-def _stylize_batch(processor: FrameStylizer, batch: torch.Tensor, each_on_its_own: bool = False) -> torch.Tensor:
+def _stylize_batch(processor: FrameStylizer, batch: torch.Tensor, node_id: str | None = None,
+                   each_on_its_own: bool = False) -> torch.Tensor:
     """Every entry of an IMAGE batch through ``processor``, in order, with ComfyUI's progress and cancel."""
-    progress = _Progress(len(batch))
+    progress = _Progress(len(batch), node_id)
     out = []
-    for done, entry in enumerate(batch, start=1):
+    for entry in batch:
         if each_on_its_own:
             processor.reset()
         out.append(processor.process(to_bgr(entry), callback=progress.iteration))
-        progress.frame(done, out[-1])
+        progress.frame(out[-1])
     return to_image(out)
 
 
-# One processor per node instance (its unique id): a clip fed in pieces continues warm.
-_SESSIONS: dict[str, tuple[tuple, FrameStylizer]] = {}
+def meta_batch(prompt: dict | None) -> tuple[str, int] | None:
+    """(manager id, run) when this run of the graph is part of a VideoHelperSuite meta batch, else None.
+
+    The Meta Batch Manager re-queues the same prompt once per piece and
+    counts the re-queues in its ``requeue`` input: 0 (or absent) on the
+    first run of a workflow, 1, 2, ... on the pieces that continue it.
+    """
+    for node_id, node in (prompt or {}).items():
+        if isinstance(node, dict) and node.get("class_type") == "VHS_BatchManager":
+            step = (node.get("inputs") or {}).get("requeue", 0)
+            return str(node_id), step if isinstance(step, int) and step > 0 else 0
+    return None
+
+
+@dataclass
+class _Session:
+    """One node's clip between runs: its settings, its processor, and how far it got."""
+
+    key: tuple
+    processor: FrameStylizer
+    fed: int = 0                            # frames of the clip stylised so far
+    meta_batch: tuple[str, int] | None = None   # the meta-batch run that fed the last piece
+
+
+# One clip per node instance (its unique id).
+_SESSIONS: dict[str, _Session] = {}
+
+
+def _session_for(unique_id: str | None, key: tuple, new_clip: bool, first_frame: int,
+                 meta: tuple[str, int] | None, make) -> _Session:
+    """The session this run continues, or a new one (see the module doc for when a clip continues)."""
+    old = _SESSIONS.pop(unique_id, None)   # kept again only when this run finishes: no half-done state
+    continues_batch = meta is not None and meta[1] > 0
+    if old is not None and old.key == key and not new_clip:
+        if continues_batch and old.meta_batch == (meta[0], meta[1] - 1):
+            return old
+        if not continues_batch and first_frame > 0:
+            if first_frame != old.fed:
+                raise ConfigError(f"first_frame is {first_frame} but this node has stylised {old.fed} frame(s) of "
+                                  f"the clip so far: feed the pieces in order, or set first_frame to 0 to start "
+                                  f"a new clip")
+            return old
+    if first_frame > 0 and not continues_batch and not new_clip:
+        raise ConfigError(f"first_frame is {first_frame} but this node has no clip to continue (a new clip, other "
+                          f"settings, or the last run failed): set first_frame to 0 to start the clip")
+    return _Session(key, make())
 
 
 class StylizeVideoFrames:
@@ -149,10 +241,10 @@ class StylizeVideoFrames:
             "required": {
                 "frames": ("IMAGE", {"tooltip": "The video: one batch entry per frame, in order."}),
                 **COMMON,
-                "warm_start": (["flow", "previous", "none"], {"default": _VIDEO.warm_start,
-                                                             "tooltip": "flow: warp the previous output along the "
-                                                                        "optical flow (steady); none: every frame on "
-                                                                        "its own (flickers)."}),
+                "warm_start": (list(WARM_STARTS), {"default": _VIDEO.warm_start,
+                                                   "tooltip": "flow: warp the previous output along the "
+                                                              "optical flow (steady); none: every frame on "
+                                                              "its own (flickers)."}),
                 "temporal_weight": ("FLOAT", {"default": _VIDEO.temporal_weight, "min": 0.0, "max": 100000.0,
                                               "step": 1.0}),
             },
@@ -161,25 +253,35 @@ class StylizeVideoFrames:
                 "warm_iterations": ("INT", {"default": 0, "min": 0, "max": 10000,
                                             "tooltip": "Most iterations of a warm-started frame; 0 = the preset's."}),
                 "new_clip": ("BOOLEAN", {"default": False,
-                                         "tooltip": "Start afresh: do not continue from this node's last frame "
-                                                    "(a new clip is also found by its cut)."}),
+                                         "tooltip": "Start afresh even where the node would continue (a meta "
+                                                    "batch piece, or first_frame > 0)."}),
+                "first_frame": ("INT", {"default": 0, "min": 0, "max": 2 ** 31 - 1,
+                                        "tooltip": "For a host that feeds one clip in several queued runs: the "
+                                                   "frames fed before this batch (the node continues warm when "
+                                                   "it matches). 0 = a new clip. Meta batches need nothing."}),
             },
-            "hidden": {"unique_id": "UNIQUE_ID"},
+            "hidden": {"unique_id": "UNIQUE_ID", "prompt": "PROMPT"},
         }
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, size):
+        return validate_size(size)
 
     def stylize(self, frames: torch.Tensor, style: torch.Tensor, preset: str, size: int, style_weight: float,
                 seed: int, keep_colors: bool, warm_start: str, temporal_weight: float, iterations: int = 0,
-                warm_iterations: int = 0, new_clip: bool = False, unique_id: str | None = None):
+                warm_iterations: int = 0, new_clip: bool = False, first_frame: int = 0,
+                unique_id: str | None = None, prompt: dict | None = None):
         options = _options(preset, size, style_weight, seed, keep_colors, iterations)
         video = VideoOptions.from_preset(preset, warm_start=warm_start, temporal_weight=temporal_weight,
                                          **({"warm_iterations": warm_iterations} if warm_iterations else {}))
         styles = _styles(style)
         key = (options, video, hashlib.sha256(b"".join(s.tobytes() for s in styles)).hexdigest())
-        session = _SESSIONS.get(unique_id)
-        if session is None or session[0] != key or new_clip:
-            session = (key, FrameStylizer(styles, options, video))
-        _SESSIONS.pop(unique_id, None)   # kept again only when this piece finishes: no half-done state
-        out = _stylize_batch(session[1], frames)
+        meta = meta_batch(prompt)
+        session = _session_for(unique_id, key, new_clip, first_frame, meta,
+                               lambda: FrameStylizer(styles, options, video))
+        out = _stylize_batch(session.processor, frames, unique_id)
+        session.fed += len(frames)
+        session.meta_batch = meta
         _SESSIONS[unique_id] = session
         return (out,)
 
@@ -195,14 +297,19 @@ class StylizeImage:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"image": ("IMAGE",), **COMMON}, "optional": dict(BUDGETS)}
+        return {"required": {"image": ("IMAGE",), **COMMON}, "optional": dict(BUDGETS),
+                "hidden": {"unique_id": "UNIQUE_ID"}}
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, size):
+        return validate_size(size)
 
     def stylize(self, image: torch.Tensor, style: torch.Tensor, preset: str, size: int, style_weight: float,
-                seed: int, keep_colors: bool, iterations: int = 0):
+                seed: int, keep_colors: bool, iterations: int = 0, unique_id: str | None = None):
         options = _options(preset, size, style_weight, seed, keep_colors, iterations)
         # Every entry starts a shot of its own: no warm start, no temporal loss.
         processor = FrameStylizer(_styles(style), options, VideoOptions(warm_start="none", cuts="none"))
-        return (_stylize_batch(processor, image, each_on_its_own=True),)
+        return (_stylize_batch(processor, image, unique_id, each_on_its_own=True),)
 
 
 NODE_CLASS_MAPPINGS = {"VidstyleStylizeVideoFrames": StylizeVideoFrames, "VidstyleStylizeImage": StylizeImage}

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 import vidstyle
 from vidstyle import ConfigError, StyleOptions
@@ -22,6 +23,16 @@ def test_optimisation_lowers_content_and_style_loss_together():
     first, last = seen[0], seen[-1]
     assert last.content_loss < 0.6 * first.content_loss
     assert last.style_loss < 0.85 * first.style_loss
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_the_same_image_whatever_the_callers_autograd_mode(mode):
+    opts = StyleOptions(**FAST)
+    want = vidstyle.stylize_image(make_content(), make_style(), opts)
+    engine = Stylizer([_px(make_style())], opts)
+    with mode():
+        assert np.array_equal(vidstyle.stylize_image(make_content(), make_style(), opts), want)
+        assert np.array_equal(engine.stylize(_px(make_content())), want)
 
 
 def test_adam_also_lowers_the_loss():

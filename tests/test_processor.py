@@ -10,6 +10,7 @@ import cv2
 import imageio_ffmpeg
 import numpy as np
 import pytest
+import torch
 
 import cli
 import vidstyle
@@ -54,6 +55,18 @@ def test_fed_the_frames_of_a_clip_it_gives_the_clis_frames(cli_frames):
     assert [r.iterations for r in records] == [8, 4, 4, 8, 4, 4]
     assert records[0].reliable_fraction is None and 0 < records[1].reliable_fraction <= 1
     assert [r.number for r in records] == list(range(6))
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_the_same_frames_whatever_the_callers_autograd_mode(cli_frames, mode):
+    """Hosts wrap plugins in no_grad or inference_mode (ComfyUI runs every node inside the latter)."""
+    frames, style, expected = cli_frames
+    stylizer = FrameStylizer(style, OPTS, VOPTS)          # built outside, used inside ...
+    with mode():
+        inside = FrameStylizer(style, OPTS, VOPTS)        # ... and built inside
+        for frame, want in zip(frames[:4], expected[:4]):
+            assert np.array_equal(quantise(stylizer.process(frame), 16), want)
+            assert np.array_equal(quantise(inside.process(frame), 16), want)
 
 
 def test_reset_starts_a_shot_and_prime_continues_a_stored_run(cli_frames):

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from . import images
 from .color import keep_colors
 from .errors import ConfigError, DivergedError, InputError
+from .grad import autograd_on, normal
 from .losses import blend_grams, content_loss, gram, style_loss, temporal_loss, tv_loss
 from .options import MIN_LEVEL_SIDE, StyleOptions
 from .vgg import LAYER_INDEX, build_network, min_side
@@ -143,6 +144,7 @@ class Stylizer:
     deterministic = True
     channels_last = False
 
+    @autograd_on
     def __init__(self, styles: Sequence[np.ndarray], options: StyleOptions | None = None):
         self.options = options = options or StyleOptions()
         if not styles and options.style_weight > 0:
@@ -201,6 +203,7 @@ class Stylizer:
 
     # -- targets -------------------------------------------------------------
 
+    @autograd_on
     @torch.no_grad()
     def style_targets(self, height: int, width: int) -> dict[str, torch.Tensor]:
         """Blended Gram targets for an output of (height, width): ``{layer: (1, C, C)}``.
@@ -222,6 +225,7 @@ class Stylizer:
             self._style_cache[key] = blend_grams(per_style, self.blend)
         return self._style_cache[key]
 
+    @autograd_on
     @torch.no_grad()
     def content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
         """Features of ``content`` (1, 3, H, W) at the content layers."""
@@ -229,6 +233,7 @@ class Stylizer:
 
     # -- one level -------------------------------------------------------------
 
+    @autograd_on
     def losses(self, image: torch.Tensor, content_t: dict, style_t: dict,
                temporal: Temporal | None = None) -> tuple[torch.Tensor, dict]:
         """Total weighted loss of ``image`` (1, 3, H, W) and its parts (weighted)."""
@@ -257,6 +262,7 @@ class Stylizer:
             total = total + parts["temporal"]
         return total, parts
 
+    @autograd_on
     def optimize(self, content: torch.Tensor, init: torch.Tensor, iterations: int,
                  on_iteration: Callable[[int, float, dict, torch.Tensor], None] | None = None,
                  temporal: Temporal | None = None, memory: dict | None = None,
@@ -277,7 +283,8 @@ class Stylizer:
         wait = o.patience if patience is None else patience
         content_t = self.content_targets(content)
         style_t = self.style_targets(content.shape[2], content.shape[3])
-        x = init.detach().clone().requires_grad_(True)
+        content = normal(content)
+        x = normal(init).detach().clone().requires_grad_(True)
         if o.optimizer == "lbfgs":
             opt = torch.optim.LBFGS([x], lr=o.step_size, max_iter=1, history_size=o.lbfgs_history,
                                     tolerance_grad=0.0, tolerance_change=0.0)
@@ -327,6 +334,7 @@ class Stylizer:
 
     # -- whole schedule ----------------------------------------------------------
 
+    @autograd_on
     def stylize(self, content: np.ndarray, *, init: np.ndarray | torch.Tensor | None = None,
                 callback: ProgressCallback | None = None, iterations: int | None = None,
                 scales: int | None = None,
@@ -354,7 +362,7 @@ class Stylizer:
             target, mask, weight, sigma = temporal
             if not isinstance(mask, torch.Tensor):
                 mask = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None, None]
-            held = Temporal(self._tensor(target), mask.to(self.device), float(weight), float(sigma))
+            held = Temporal(self._tensor(target), normal(mask).to(self.device), float(weight), float(sigma))
         start = time.perf_counter()
         budget = iterations * len(sizes)
         done = 0
@@ -386,7 +394,7 @@ class Stylizer:
     def _tensor(self, image: np.ndarray | torch.Tensor) -> torch.Tensor:
         """(H, W, 3) array or (1, 3, H, W) tensor -> (1, 3, H, W) on the device."""
         if isinstance(image, torch.Tensor):
-            return image.to(self.device)
+            return normal(image).to(self.device)
         return images.to_tensor(image, self.device)
 
     def _initial(self, content: torch.Tensor, init: np.ndarray | torch.Tensor | None) -> torch.Tensor:
@@ -394,6 +402,7 @@ class Stylizer:
         o = self.options
         h, w = content.shape[2:]
         if isinstance(init, torch.Tensor):
+            init = normal(init)
             if tuple(init.shape[2:]) != (h, w):
                 init = F.interpolate(init, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
             return init.to(self.device)

@@ -242,6 +242,7 @@ def _weight_list(name: str, values) -> tuple[float, ...]:
 
 
 WarmStart = Literal["none", "previous", "flow"]
+WARM_STARTS: tuple[str, ...] = ("flow", "previous", "none")   # the choices, the default first
 Codec = Literal["h264", "h264-444", "prores", "prores4444"]
 
 

@@ -37,6 +37,7 @@ import torch
 
 from . import images
 from .engine import Progress, Stylizer, memory_to
+from .grad import autograd_on
 from .flow import FlowEstimator, reliability, warp, warp_tensor
 from .options import (MEMORY_PAIRS, TEMPORAL_LOWPASS_PX, WARM_MIN_ITERATIONS, WARM_PATIENCE, WARM_PLATEAU,
                       StyleOptions, VideoOptions)
@@ -201,6 +202,7 @@ class FrameStylizer:
         """Whether ``src`` is warm-started (not a shot's first frame, warm starts on, an output to start from)."""
         return src.previous is not None and self.video.warm_start != "none" and self._prev_output is not None
 
+    @autograd_on
     def render(self, src: SourceFrame, callback: Callable[[Progress], None] | None = None) -> np.ndarray:
         """Stylise an analysed frame, warm-started from the previous output; returns (h, w, 3) float32.
 
@@ -289,6 +291,7 @@ class FrameStylizer:
         """
         return self._warm(src) and self._memory is None and self.options.optimizer == "lbfgs"
 
+    @autograd_on
     def prime(self, src: SourceFrame, output: ImageLike, memory: dict | None = None) -> None:
         """Continue from ``output``, the frame ``src`` stylised earlier (read back from storage).
 

@@ -1,16 +1,17 @@
-"""comfy.model_management's device and cancel hooks, as ComfyUI documents them."""
+"""comfy.model_management's device and cancel hooks, as ComfyUI has them."""
 
 import torch
 
 INTERRUPT = {"now": False, "after_checks": None}   # tests set these to press "cancel"
+DEVICE = {"device": torch.device("cpu")}           # what get_torch_device() answers (tests set xpu, ...)
 
 
-class InterruptProcessingException(Exception):
-    pass
+class InterruptProcessingException(BaseException):
+    """ComfyUI's cancel: a BaseException, so a node's ``except Exception`` does not swallow it."""
 
 
 def get_torch_device() -> torch.device:
-    return torch.device("cpu")
+    return DEVICE["device"]
 
 
 def interrupt_current_processing(value: bool = True) -> None:
