@@ -11,6 +11,8 @@ import pytest
 
 from vidstyle import StyleOptions, VideoOptions
 
+# The repository: the checkout whose vidstyle/ the tests import (samples/, comfyui_vidstyle/, cli.py).
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Small enough that a test run of the optimiser takes a second on a CPU.
 FAST = dict(size=48, iterations=6, tolerance=0.0, device="cpu")
 # Clips: 64 px, 8 iterations for a shot's first frame, 4 for a warm one.

@@ -6,15 +6,14 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
-import cli
-from vidstyle import ConfigError, StyleOptions, VideoOptions
+from vidstyle import ConfigError, StyleOptions, VideoOptions, cli
+from vidstyle.cli.app import ray_address_optional
 
 from .conftest import digest, make_content, moving_square, sequence
 
@@ -183,7 +182,7 @@ def test_unwritable_output_folder(capsys, content_path, style_path):
 
 def test_real_subprocess(content_path, style_path, tmp_path):
     exe = shutil.which("vidstyle")
-    command = [exe] if exe else [sys.executable, str(Path(cli.__file__))]
+    command = [exe] if exe else [sys.executable, "-m", "vidstyle"]
     out = tmp_path / "sub.png"
     done = subprocess.run(command + [str(content_path), str(style_path), "-o", str(out), "--size", "40",
                                      "--iterations", "3", "--device", "cpu"],
@@ -225,8 +224,8 @@ def test_size_never_enlarges_the_content(capsys, content_path, style_path, tmp_p
 
 
 def test_ray_flag_takes_an_address_only_when_one_follows():
-    assert cli._ray_address_optional(["in.mp4", "s.jpg", "--ray"]) == ["in.mp4", "s.jpg", "--ray=local"]
-    assert cli._ray_address_optional(["--ray", "in.mp4", "s.jpg"]) == ["--ray=local", "in.mp4", "s.jpg"]
-    assert cli._ray_address_optional(["--ray", "auto", "in.mp4"]) == ["--ray", "auto", "in.mp4"]
-    assert cli._ray_address_optional(["--ray", "10.0.0.5:6379"]) == ["--ray", "10.0.0.5:6379"]
-    assert cli._ray_address_optional(["--ray", "ray://head:10001"]) == ["--ray", "ray://head:10001"]
+    assert ray_address_optional(["in.mp4", "s.jpg", "--ray"]) == ["in.mp4", "s.jpg", "--ray=local"]
+    assert ray_address_optional(["--ray", "in.mp4", "s.jpg"]) == ["--ray=local", "in.mp4", "s.jpg"]
+    assert ray_address_optional(["--ray", "auto", "in.mp4"]) == ["--ray", "auto", "in.mp4"]
+    assert ray_address_optional(["--ray", "10.0.0.5:6379"]) == ["--ray", "10.0.0.5:6379"]
+    assert ray_address_optional(["--ray", "ray://head:10001"]) == ["--ray", "ray://head:10001"]

@@ -14,19 +14,17 @@ import logging
 import os
 import subprocess
 import sys
-import tomllib
 
 import cv2
 import numpy as np
 import pytest
+import tomllib
 import torch
 
-import cli
-from vidstyle import ConfigError, InputError
+from vidstyle import ConfigError, InputError, cli
 
-from .conftest import moving_square, sequence, two_shot_frames
+from .conftest import ROOT, moving_square, sequence, two_shot_frames
 
-ROOT = os.path.dirname(os.path.abspath(cli.__file__))
 PACK = os.path.join(ROOT, "comfyui_vidstyle")
 STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "comfy_stubs")
 SETTINGS = dict(preset="standard", size=64, style_weight=5.0, seed=0, keep_colors=False)

@@ -8,11 +8,10 @@ import os
 import cv2
 import pytest
 
-import cli
 import vidstyle
-from vidstyle import OutputError
+from vidstyle import OutputError, cli
 from vidstyle.chunks import split
-from vidstyle.media import probe_has_audio
+from vidstyle.media import probe
 
 from .conftest import OPTS, VOPTS, digest, moving_square, sequence, two_shots, write_clip
 
@@ -106,7 +105,7 @@ def test_assemble_builds_the_film_with_sound_and_names_missing_frames(tmp_path, 
     cap = cv2.VideoCapture(str(film))
     assert cap.get(cv2.CAP_PROP_FPS) == 12 and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
     cap.release()
-    assert probe_has_audio(str(film))
+    assert probe(str(film)).has_audio
     os.unlink(frames / "st.0002.png")
     os.unlink(frames / "st.0005.png")   # the last frame: only the source knows it is missing
     code = cli.main(["assemble", pattern, "-o", str(tmp_path / "f2.mp4"), "--audio-from", str(source)])

@@ -19,18 +19,16 @@ import numpy as np
 import pytest
 import torch
 
-import cli
 import vidstyle
-from vidstyle import BusyError, InputError, OutputError, StyleOptions, VideoOptions
+from vidstyle import BusyError, InputError, OutputError, StyleOptions, VideoOptions, cli
 from vidstyle.outputs import Output
 from vidstyle.resume import WorkFolder
 
-from .conftest import (OPTS, VOPTS, digest, frame_count, interrupt_after, make_content, moving_square, sequence,
+from .conftest import (OPTS, ROOT, VOPTS, digest, frame_count, interrupt_after, make_content, moving_square, sequence,
                        write_clip)
 
 STILL = ["--size", "48", "--iterations", "3", "--device", "cpu", "-q"]
 FAST = [*STILL, "--warm-iterations", "2"]
-ROOT = os.path.dirname(os.path.abspath(cli.__file__))
 
 
 def run(capsys, *args):
@@ -108,7 +106,7 @@ def test_an_encoder_that_dies_mid_run_stops_the_run_in_one_line_and_keeps_the_fr
                                                                                       tmp_path):
     clip = write_clip(tmp_path / "clip.mp4", moving_square(4))
     # The encoder (fed from the writer thread while frames render) dies at once; reading still works.
-    fake = _stand_in_ffmpeg(tmp_path, 'if [[ " $* " == *" rawvideo "* ]]; then echo "encoder gone" >&2; exit 1; fi')
+    fake = _stand_in_ffmpeg(tmp_path, 'if [[ " $* " == *" -i - "* ]]; then echo "encoder gone" >&2; exit 1; fi')
     monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", fake)
     out = tmp_path / "out.mp4"
     code, _, err = run(capsys, clip, style, "-o", out, *FAST)
@@ -162,7 +160,7 @@ def test_truncated_video_is_refused_naming_frames_or_rendered_with_a_warning(cap
 
 def test_decoder_errors_are_refused_in_one_line_without_libav_noise(style, tmp_path):
     clip = _corrupted(tmp_path)
-    done = subprocess.run([sys.executable, "-c", "import cli; cli.run()", str(clip), style, "-o",
+    done = subprocess.run([sys.executable, "-m", "vidstyle", str(clip), style, "-o",
                            str(tmp_path / "out.mp4"), *FAST], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 3
     assert "decoder reports" in one_line(done.stderr)   # exactly one line: no "[h264 @ 0x...]" before it
@@ -360,7 +358,7 @@ def test_sigterm_during_the_audio_mux_exits_in_one_line_and_resumes(style, tmp_p
     marker = tmp_path / "muxing"
     fake = _stand_in_ffmpeg(tmp_path, f'if [[ " $* " == *" 1:a:0? "* ]]; then touch {marker}; exec sleep 60; fi')
     out = tmp_path / "out.mp4"
-    command = [sys.executable, "-c", "import cli; cli.run()", str(clip), style, "-o", str(out), *FAST]
+    command = [sys.executable, "-m", "vidstyle", str(clip), style, "-o", str(out), *FAST]
     victim = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True,
                               env={**os.environ, "IMAGEIO_FFMPEG_EXE": fake})
     deadline = time.time() + 240
@@ -426,7 +424,7 @@ def test_fps_zero_says_zero(capsys, style, tmp_path):
 def test_a_bad_input_speaks_before_anything_else(style, tmp_path):
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(os.urandom(3000))
-    done = subprocess.run([sys.executable, "-c", "import cli; cli.run()", str(garbage), style, "-o",
+    done = subprocess.run([sys.executable, "-m", "vidstyle", str(garbage), style, "-o",
                            str(tmp_path / "o.mp4"), *FAST], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 3 and "garbage.mp4" in one_line(done.stderr)
 

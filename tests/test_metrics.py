@@ -9,8 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-import cli
-from vidstyle import InputError, metrics
+from vidstyle import InputError, cli, metrics
 
 from .conftest import moving_square, sequence, two_shots
 

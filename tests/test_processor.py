@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -12,14 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-import cli
 import vidstyle
-from vidstyle import FrameStylizer
+from vidstyle import FrameStylizer, cli
 from vidstyle.images import quantise
 
-from .conftest import OPTS, VOPTS, frame_count, moving_square, sequence, two_shot_frames, write_clip
+from .conftest import OPTS, ROOT, VOPTS, frame_count, moving_square, sequence, two_shot_frames, write_clip
 
-ROOT = os.path.dirname(os.path.abspath(cli.__file__))
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 ARGS = ["--size", "64", "--iterations", "8", "--warm-iterations", "4", "--tolerance", "0", "--device", "cpu"]
 
@@ -100,7 +97,7 @@ def test_eight_bit_frames_and_a_size(style):
 # -- vidstyle pipe ------------------------------------------------------------------------------------
 
 def pipe_command(style, *extra):
-    return [sys.executable, "-c", "import cli; cli.run()", "pipe", style, *extra, *ARGS]
+    return [sys.executable, "-m", "vidstyle", "pipe", style, *extra, *ARGS]
 
 
 def test_pipe_between_two_real_ffmpeg_processes(style, tmp_path):

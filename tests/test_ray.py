@@ -10,12 +10,13 @@ import pytest
 import ray
 import torch
 
-import cli
 import vidstyle
-from vidstyle.media import probe_has_audio
+from vidstyle import cli
+from vidstyle.media import probe
 from vidstyle.ray_backend import ChunkFailed, render_chunk, run_on_ray
 
 from .conftest import OPTS, VOPTS, digest, make_style, moving_square, two_shots, write_clip
+
 NUMBERS = range(1001, 1007)
 
 
@@ -110,7 +111,7 @@ def test_ray_from_the_command_line_assembles_a_video_with_sound(local_ray, style
     cap = cv2.VideoCapture(str(out))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4 and cap.get(cv2.CAP_PROP_FPS) == 10
     cap.release()
-    assert probe_has_audio(str(out))
+    assert probe(str(out)).has_audio
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".frames")]   # the chunks' frames are cleaned up
 
 

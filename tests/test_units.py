@@ -8,17 +8,13 @@ import os
 import numpy as np
 import pytest
 
-import torch
-
 from vidstyle import ConfigError, OutputError, StyleOptions, VideoOptions, images
-from vidstyle.flow import warp, warp_tensor
 from vidstyle.cuts import CutDetector
-from vidstyle.flow import reliability
+from vidstyle.flow import reliability, warp, warp_tensor
 from vidstyle.options import PRESETS
 from vidstyle.outputs import Output
 from vidstyle.resume import Decision, WorkFolder
-from vidstyle.sequences import (belongs_to, format_ranges, is_sequence_pattern, parse_frames, range_name,
-                                split_pattern)
+from vidstyle.sequences import belongs_to, format_ranges, is_sequence_pattern, parse_frames, range_name, split_pattern
 from vidstyle.shots import ShotTracker, warmup_frames
 from vidstyle.sources import open_sequence
 

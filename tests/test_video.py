@@ -11,12 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-import cli
 import vidstyle
-from vidstyle import OutputError, StyleOptions, VideoOptions
-from vidstyle.media import probe_has_audio
+from vidstyle import OutputError, StyleOptions, VideoOptions, cli
+from vidstyle.media import probe
 
-from .conftest import OPTS, VOPTS, digest, interrupt_after, moving_square, sequence, two_shots, write_clip
+from .conftest import OPTS, ROOT, VOPTS, digest, interrupt_after, moving_square, sequence, two_shots, write_clip
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ def test_video_keeps_audio_fps_and_frame_count(clip, style, tmp_path):
     frames, fps = read_video(out)
     assert len(frames) == 6 and fps == pytest.approx(10)
     assert frames[0].shape == (48, 64, 3)
-    assert probe_has_audio(str(out))
+    assert probe(str(out)).has_audio
     data = out.read_bytes()
     assert data.index(b"moov") < data.index(b"mdat")  # faststart: playable while downloading
     assert [r.number for r in summary.frames] == list(range(6))
@@ -56,10 +55,11 @@ def test_ntsc_rate_stays_exact_and_silent_source_is_fine(style, tmp_path):
     summary = vidstyle.stylize_video(str(src), style, str(out), OPTS, VOPTS)
     assert summary.fps == "30000/1001"
     import subprocess
+
     import imageio_ffmpeg
     info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(out)],
                           capture_output=True, text=True).stderr
-    assert "29.97 fps" in info and not probe_has_audio(str(out))
+    assert "29.97 fps" in info and not probe(str(out)).has_audio
 
 
 def test_odd_size_video(style, tmp_path):
@@ -99,10 +99,11 @@ def test_prores_mov(clip, style, tmp_path):
     vidstyle.stylize_video(clip, style, str(out), OPTS, VideoOptions(warm_iterations=1, codec="prores",
                                                                      frames=(0, 1)))
     import subprocess
+
     import imageio_ffmpeg
     info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(out)],
                           capture_output=True, text=True).stderr
-    assert "prores" in info and probe_has_audio(str(out))
+    assert "prores" in info and probe(str(out)).has_audio
 
 
 def test_frame_range_and_printf_pattern(style, tmp_path):
@@ -236,6 +237,7 @@ def _garbage(tmp_path):
 
 def _audio_only(tmp_path):
     import subprocess
+
     import imageio_ffmpeg
     path = tmp_path / "sound.mp4"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i",
@@ -321,11 +323,11 @@ def test_ffmpeg_failure_is_one_line_with_its_stderr(clip, style, tmp_path):
     fake.write_text("#!/bin/sh\necho 'Unknown encoder: out of luck' >&2\nexit 1\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     out = tmp_path / "o.mp4"
-    done = subprocess.run([sys.executable, "-c", "import cli; cli.run()", clip, style, "-o", str(out),
+    done = subprocess.run([sys.executable, "-m", "vidstyle", clip, style, "-o", str(out),
                            "--size", "32", "--iterations", "2", "--warm-iterations", "1", "--device", "cpu"],
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "IMAGEIO_FFMPEG_EXE": str(fake)},
-                          cwd=os.path.dirname(os.path.abspath(cli.__file__)))
+                          cwd=ROOT)
     assert done.returncode == 4, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "ffmpeg" in lines[0] and "out of luck" in lines[0], done.stderr
@@ -342,10 +344,10 @@ def test_kill_9_then_rerun_gives_the_same_frames(style, tmp_path):
     pattern = sequence(tmp_path / "in", moving_square(6))
     args = ["--size", "64", "--iterations", "8", "--warm-iterations", "4", "--tolerance", "0", "--device", "cpu",
             "-q"]
-    root = os.path.dirname(os.path.abspath(cli.__file__))
+    root = ROOT
 
     def command(out):
-        return [sys.executable, "-c", "import cli; cli.run()", pattern, style, "-o", str(out), *args]
+        return [sys.executable, "-m", "vidstyle", pattern, style, "-o", str(out), *args]
 
     subprocess.run(command(tmp_path / "straight.####.png"), check=True, cwd=root, timeout=300)
     victim = subprocess.Popen(command(tmp_path / "killed.####.png"), cwd=root)
@@ -366,6 +368,7 @@ def test_rotation_metadata_is_honoured(clip, style, tmp_path):
     # A phone clip stored landscape with "display rotated 90 degrees": OpenCV
     # applies it on decode, so the stylised video comes out portrait.
     import subprocess
+
     import imageio_ffmpeg
     rotated = tmp_path / "rotated.mp4"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-display_rotation", "90", "-i", clip,
@@ -381,7 +384,9 @@ def test_rotation_metadata_is_honoured(clip, style, tmp_path):
                                               ("prores", ".mov", "yuv422p10le"), ("prores4444", ".mov", "(4444)")])
 def test_each_codec_writes_its_layout_and_every_frame(tmp_path, codec, ext, layout):
     import subprocess
+
     import imageio_ffmpeg
+
     from vidstyle.media import count_frames, encode_video
     out = tmp_path / f"o{ext}"
     frames = [f.astype(np.float32) / 255 for f in moving_square(5)]

@@ -21,12 +21,14 @@ the frame ranges.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
-from .errors import ConfigError, InputError
-from .options import DEFAULT_CHUNK_SIZE, VideoOptions
+from .errors import InputError
+from .images import write_bytes_atomic
+from .options import DEFAULT_CHUNK_SIZE, VideoOptions, whole_number
 from .shots import ShotTracker, warmup_frames
 from .sources import FrameSource, open_source
 
@@ -87,10 +89,9 @@ def find_shots(source: FrameSource, video: VideoOptions,
 
 
 def check_chunking(chunk_size: int, warmup: int) -> None:
-    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-        raise ConfigError(f"chunk size must be a whole number >= 1, not {chunk_size!r}")
-    if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0:
-        raise ConfigError(f"warm-up must be a whole number >= 0, not {warmup!r}")
+    """Refuse a chunk size below 1 or a negative warm-up."""
+    whole_number("chunk size", chunk_size, 1)
+    whole_number("warm-up", warmup, 0)
 
 
 def split(numbers: Sequence[int], shots: Sequence[int], chunk_size: int, warmup: int) -> list[Chunk]:
@@ -133,18 +134,27 @@ def split(numbers: Sequence[int], shots: Sequence[int], chunk_size: int, warmup:
 
 
 def plan(input_path: str, chunk_size: int = DEFAULT_CHUNK_SIZE, video: VideoOptions | None = None,
-         callback: Callable[[int, int], None] | None = None) -> Plan:
+         callback: Callable[[int, int], None] | None = None, json_path: str | None = None) -> Plan:
     """Chunks for ``input_path`` (a video, folder or sequence); ``video.frames`` limits the range.
 
     ``video.warmup`` sets the warm-up frames; cut detection follows
     ``video.cuts`` and ``video.cut_threshold`` exactly as a render would.
+    ``json_path``: also write the plan there as JSON (checked before any
+    work: never over the input).
     """
+    from .paths import check_writes
+
     video = video or VideoOptions()
     check_chunking(chunk_size, video.warmup)
-    source = open_source(input_path)
-    everything = list(source.numbers)
+    source = open_source(input_path, purpose="plan")
+    if json_path is not None:
+        check_writes([("plan", json_path)], [input_path], source.owns)
+    everything = source.candidates(video.frames) if video.frames is not None else None
     if video.frames is not None:
         source.restrict(video.frames)
+    source.check(accept_damaged=video.accept_damaged)   # a video's frames, counted by decoding it
+    if everything is None:
+        everything = list(source.numbers)
     if not source.numbers:
         raise InputError(f"{input_path} has no frames")
     shots = find_shots(source, video, callback)
@@ -156,7 +166,10 @@ def plan(input_path: str, chunk_size: int = DEFAULT_CHUNK_SIZE, video: VideoOpti
         if before:
             chunks[0] = dataclasses.replace(chunks[0], warmup=len(before), starts_at_cut=False)
             shots = shots[1:]
-    return Plan(input_path, list(source.numbers), shots, chunks, chunk_size, video.warmup)
+    result = Plan(input_path, list(source.numbers), shots, chunks, chunk_size, video.warmup)
+    if json_path is not None:
+        write_bytes_atomic(json_path, json.dumps(result.to_json(), indent=1).encode())
+    return result
 
 
 __all__ = ["Chunk", "Plan", "find_shots", "plan", "split"]

@@ -115,6 +115,17 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     return native
 
 
+# The longest side a style image may be resized to (style_scale x the output's): beyond it
+# OpenCV's resize cannot allocate, and no machine holds VGG-19's activations anyway.
+MAX_STYLE_SIDE = 16384
+
+
+def _two_digits(value: float, up: bool) -> float:
+    """``value`` rounded to 2 significant digits, up (advice that is enough) or down (advice not too much)."""
+    scale = 10 ** (1 - math.floor(math.log10(value)))
+    return (math.ceil if up else math.floor)(value * scale) / scale
+
+
 def level_sizes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
     """Sizes (H, W) of the coarse-to-fine levels, coarsest first, finest = (height, width).
 
@@ -189,12 +200,27 @@ class Stylizer:
                 long_need = math.ceil(need * max(height, width) / min(height, width))
                 raise ConfigError(f"size {o.size} makes the output {width}x{height} px; {why}: "
                                   f"use a size of at least {long_need}")
-            for k, style in enumerate(self.styles, start=1):
+        levels = level_sizes(height, width, o.scales)
+        for k, style in enumerate(self.styles, start=1):
+            h0, w0 = style.shape[:2]
+            # The style's longer side is style_scale times the output's, at every level: the coarsest
+            # level gives it its shortest short side, the finest its longest long side.
+            smallest, largest = min(max(lh, lw) for lh, lw in levels), max(height, width)
+            long_needed = math.ceil((need - 0.5) * max(h0, w0) / min(h0, w0))   # rounds to >= need px short
+            if long_needed > MAX_STYLE_SIDE:
+                raise ConfigError(f"style image {k} is {w0}x{h0} px: too thin to be seen by VGG-19 ({why}) unless "
+                                  f"it is made more than {MAX_STYLE_SIDE} px long; crop it to a less elongated shape")
+            for lh, lw in levels:
                 sh, sw = self._style_size(style, lh, lw)
                 if min(sh, sw) < need:
-                    scale = o.style_scale * need / min(sh, sw)
+                    scale = _two_digits(long_needed / smallest, up=True)
                     raise ConfigError(f"style scale {o.style_scale:g} makes style image {k} {sw}x{sh} px at an "
-                                      f"output of {lw}x{lh}; {why}: use a style scale of at least {scale:.2g}")
+                                      f"output of {lw}x{lh}; {why}: use a style scale of at least {scale:g}")
+                if max(sh, sw) > MAX_STYLE_SIDE:
+                    scale = _two_digits(MAX_STYLE_SIDE / largest, up=False)
+                    raise ConfigError(f"style scale {o.style_scale:g} makes style image {k} {sw}x{sh} px at an "
+                                      f"output of {lw}x{lh}, beyond the {MAX_STYLE_SIDE} px a side vidstyle takes: "
+                                      f"use a style scale of at most {scale:g}")
 
     def _style_size(self, style: np.ndarray, height: int, width: int) -> tuple[int, int]:
         """(H, W) of a style image for an output of (height, width): its longer side ``style_scale`` times the output's."""
@@ -302,8 +328,11 @@ class Stylizer:
             total.backward()
             # One wait for the device per iteration, for the total and its parts together: the
             # best-point and early-stop decisions need the total on the host anyway.
-            values = torch.stack([total.detach(), *(v.detach() for v in parts.values())]).tolist()
-            state["loss"], state["parts"] = values[0], dict(zip(parts, values[1:]))
+            # The gradient's largest entry rides along with the losses: 0 means a flat objective
+            # (e.g. content alone, started at the content), where no step can do anything.
+            values = torch.stack([total.detach(), x.grad.detach().abs().max().to(total.dtype),
+                                  *(v.detach() for v in parts.values())]).tolist()
+            state["loss"], state["flat"], state["parts"] = values[0], values[1] == 0.0, dict(zip(parts, values[2:]))
             return total
 
         for i in range(iterations):
@@ -326,6 +355,8 @@ class Stylizer:
             history.append(loss)
             if on_iteration is not None:
                 on_iteration(i + 1, loss, state["parts"], point)
+            if state["flat"]:
+                break   # a stationary point: every further iteration would return it again
             if (tol > 0 and len(history) > wait and i + 1 >= min_iterations
                     and history[-1 - wait] - loss < tol * history[-1 - wait]):
                 break

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -107,29 +108,113 @@ def _jpeg_truncated(path: str) -> bool:
     return not tail.endswith(b"\xff\xd9")
 
 
-def header_info(path: str) -> tuple[int, int, int | None] | None:
-    """(width, height, bits per channel or None) from a file's header, or None when it cannot tell.
+def header_info(path: str, what: str = "frame") -> tuple[int, int, int | None]:
+    """(width, height, bits per channel or None) from a file's header and tail, without decoding it.
 
-    Reads a few bytes, not the pixels: PNG's IHDR gives the depth (Pillow
-    reports 16-bit RGB PNGs as 8-bit "RGB"), TIFF its BitsPerSample tag; other
-    formats hold 8 bits. Pillow comes with torchvision.
+    Reads a few bytes, not the pixels, and refuses (InputError, naming the
+    file) what cannot be a whole image: a folder, an empty file, a file whose
+    header does not parse, a PNG without its closing IEND chunk, a JPEG
+    without its end marker, a TIFF whose strips run past its end, an EXR
+    whose last chunk lies past its end (all signs of a copy cut short).
+    PNG's IHDR gives the depth (Pillow reports 16-bit RGB PNGs as 8-bit
+    "RGB"), TIFF its BitsPerSample tag; EXR counts as 16 (float), other
+    formats hold 8 bits.
     """
+    if os.path.isdir(path):
+        raise InputError(f"{what} {path} is a folder, not an image file")
+    if not os.path.isfile(path):
+        raise InputError(f"{what} not found: {path}")
+    size = os.path.getsize(path)
+    if size == 0:
+        raise InputError(f"{what} {path} is an empty file")
+    lower = path.lower()
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+        handle.seek(max(0, size - 64))
+        tail = handle.read()
+    if lower.endswith(".png"):
+        if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+            raise InputError(f"{what} {path} is not a PNG (its header does not parse)")
+        if not tail.endswith(b"IEND\xaeB`\x82"):
+            raise InputError(f"{what} {path} is a truncated PNG (it ends before its IEND chunk); copy or render it "
+                             f"again")
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), head[24]
+    if lower.endswith((".jpg", ".jpeg")) and _jpeg_truncated(path):
+        raise InputError(f"{what} {path} is a truncated JPEG (its data ends before the image does); copy or "
+                         f"export it again")
+    if lower.endswith(".exr"):
+        return (*_exr_header(path, what, size), 16)
+    import warnings
+
     try:
-        if path.lower().endswith(".png"):
-            with open(path, "rb") as handle:
-                head = handle.read(25)
-            if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
-                return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), head[24]
-            return None
         from PIL import Image as PILImage
-        with PILImage.open(path) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # "Truncated File Read": said in our own words below
+            im = PILImage.open(path)
+        with im:
             depth = 8
-            if path.lower().endswith((".tif", ".tiff")):
+            if lower.endswith((".tif", ".tiff")):
                 bits = im.tag_v2.get(258)
                 depth = int(bits[0] if isinstance(bits, tuple) else bits) if bits else None
+                offsets, counts = im.tag_v2.get(273) or im.tag_v2.get(324), im.tag_v2.get(279) or im.tag_v2.get(325)
+                if offsets and counts and max(o + c for o, c in zip(offsets, counts)) > size:
+                    raise InputError(f"{what} {path} is a truncated TIFF (its image data runs past its end); copy "
+                                     f"or render it again")
             return im.size[0], im.size[1], depth
+    except InputError:
+        raise
     except Exception:
-        return None
+        raise InputError(f"{what} {path} is not a readable image (its header does not parse: not an image, or a "
+                         f"copy cut short)") from None
+
+
+def _exr_header(path: str, what: str, size: int) -> tuple[int, int]:
+    """(width, height) of an EXR's data window; refuses one whose chunk table points past its end.
+
+    The header is a list of attributes (name, type, size, value) ended by a
+    0 byte; the offset table after it holds one 8-byte file offset per chunk
+    (scanline files), the last of which must lie inside the file.
+    """
+    import struct
+
+    with open(path, "rb") as handle:
+        data = handle.read(min(size, 1 << 20))
+    if data[:4] != b"\x76\x2f\x31\x01":
+        raise InputError(f"{what} {path} is not an EXR (its header does not parse)")
+    # The version field's flags (its second byte): 0x02 tiled, 0x08 deep, 0x10 multi-part.
+    pos, window, compression, tiled = 8, None, 0, bool(data[5] & 0x02)
+    try:
+        while data[pos] != 0:
+            name_end = data.index(b"\0", pos)
+            type_end = data.index(b"\0", name_end + 1)
+            name = data[pos:name_end]
+            (length,) = struct.unpack_from("<i", data, type_end + 1)
+            value = type_end + 5
+            if name == b"dataWindow":
+                window = struct.unpack_from("<4i", data, value)
+            elif name == b"compression":
+                compression = data[value]
+            pos = value + length
+    except (ValueError, IndexError, struct.error):
+        raise InputError(f"{what} {path} is a truncated EXR (its header is cut short)") from None
+    if window is None:
+        raise InputError(f"{what} {path} is not an EXR (no data window in its header)")
+    width, height = window[2] - window[0] + 1, window[3] - window[1] + 1
+    # Lines per chunk of each compression (OpenEXR's ImfCompression.h); others are not checked.
+    lines = {0: 1, 1: 1, 2: 1, 3: 16, 4: 32, 5: 16, 6: 32, 7: 32, 8: 32, 9: 256}.get(compression)
+    if lines is not None and not tiled and not data[5] & 0x18:   # a single-part flat scanline file
+        chunks = -(-height // lines)
+        table = pos + 1
+        if table + 8 * chunks > size:
+            raise InputError(f"{what} {path} is a truncated EXR (it ends inside its chunk table); copy or render "
+                             f"it again")
+        with open(path, "rb") as handle:
+            handle.seek(table)
+            offsets = struct.unpack(f"<{chunks}Q", handle.read(8 * chunks))
+        if max(offsets) + 8 > size:
+            raise InputError(f"{what} {path} is a truncated EXR (its last chunk lies past its end); copy or render "
+                             f"it again")
+    return width, height
 
 
 # -- EXR (the openexr package: OpenCV's wheels read and write no EXR) ----------------------------
@@ -355,8 +440,9 @@ def partial_path(path: str) -> str:
 
 
 # What partial_path makes (and what earlier versions made: ``.out.<hex>.partial.mp4`` without
-# the extension in the name, ``.frame.png.<pid>.partial.exr``).
-_PARTIAL = re.compile(r"^\.(?P<name>.+?)\.(?:[0-9a-f]{10,12}|\d+)\.partial(?:\.[A-Za-z0-9]+)?$")
+# the extension in the name, ``.frame.png.<pid>.partial.exr``), and the folders named after it
+# (``.out.mp4.<hex>.partial.mp4.frames``: a timed video's frames, media.Encoder).
+_PARTIAL = re.compile(r"^\.(?P<name>.+?)\.(?:[0-9a-f]{10,12}|\d+)\.partial(?:\.[A-Za-z0-9]+)*$")
 
 
 def remove_partials(folder: str, names: Iterable[str]) -> list[str]:
@@ -377,9 +463,13 @@ def remove_partials(folder: str, names: Iterable[str]) -> list[str]:
     for entry in entries:
         m = _PARTIAL.match(entry)
         if m and m.group("name") in targets:
+            path = os.path.join(folder, entry)
             try:
-                os.unlink(os.path.join(folder, entry))
-                removed.append(os.path.join(folder, entry))
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+                removed.append(path)
             except OSError:
                 pass
     return removed

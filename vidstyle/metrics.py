@@ -37,15 +37,16 @@ import numpy as np
 import torch
 
 from . import images
-from .cuts import CutDetector
 from .errors import InputError
-from .options import StyleOptions
+from .options import StyleOptions, VideoOptions
+from .shots import ShotTracker
 from .sources import FrameSource, open_source
 
 # Lai et al. 2018 (following Sundaram et al. 2010): occluded where the
 # round trip of the flows misses by more than this.
 OCCLUSION_REL, OCCLUSION_ABS = 0.01, 0.5
 FLICKER_FACTOR = 3.0
+DEFAULT_CUTS = VideoOptions().cuts
 
 
 def farneback_flow(frame: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -136,30 +137,35 @@ class StabilityReport:
 
 
 def _pairs_of(source: FrameSource, styled: FrameSource):
-    """Yield (number, source pixels, styled pixels), matching frames by number or by order."""
+    """Yield (styled number, source number, source pixels, styled pixels), matching frames by number or order."""
     if not styled.is_video and set(styled.numbers) <= set(source.numbers):
         source.restrict(styled.numbers)
     elif len(source.numbers) != len(styled.numbers):
         raise InputError(f"{source.path} has {len(source.numbers)} frames but {styled.path} has "
                          f"{len(styled.numbers)}: compare a stylised clip with the frames it was made from")
-    yield from ((b.number, a.pixels, b.pixels) for a, b in zip(source.frames(), styled.frames()))
+    yield from ((b.number, a.number, a.pixels, b.pixels) for a, b in zip(source.frames(), styled.frames()))
 
 
 def check(source_path: str, styled_path: str, styles: Sequence[str] | None = None,
-          options: StyleOptions | None = None,
-          callback: Callable[[int, int], None] | None = None) -> StabilityReport:
+          options: StyleOptions | None = None, callback: Callable[[int, int], None] | None = None,
+          cuts: str | Sequence[int] = DEFAULT_CUTS) -> StabilityReport:
     """Measure a stylised clip against its source (videos, folders or sequence patterns).
 
     Frames are compared at the stylised clip's size (the source is resized
     to it). ``styles``: the style image(s), for the style loss (None: not
     measured). ``options``: layers, pooling and weights of the loss network
     (default StyleOptions()); loss weights are set to 1. ``callback(done,
-    total)`` after each frame.
+    total)`` after each frame. ``cuts``: where shots start, as the render
+    was told (``VideoOptions.cuts``: "auto", "none" or frame numbers); the
+    render's own shot rule (``shots.ShotTracker``) decides, and pairs across
+    a cut are left out.
     """
     from .engine import Stylizer  # torch and the network load only when losses are wanted
     from .stylize import as_path_list
 
-    source, styled = open_source(source_path), open_source(styled_path)
+    source, styled = open_source(source_path, purpose="check"), open_source(styled_path, purpose="check")
+    for clip in (source, styled):
+        clip.check(accept_damaged=True)   # a video's frames, counted by decoding it; a measure refuses nothing
     if styled.width and styled.height and source.width and source.height and \
             abs(source.width / source.height - styled.width / styled.height) > 0.02:
         raise InputError(f"{styled_path} is {styled.width}x{styled.height} but {source_path} is "
@@ -168,7 +174,7 @@ def check(source_path: str, styled_path: str, styles: Sequence[str] | None = Non
     options = (options or StyleOptions()).replace(content_weight=1.0, style_weight=1.0 if style_px else 0.0,
                                                   tv_weight=0.0, precision="fp32", size=None)
     judge = Stylizer(style_px, options)   # without style images: content loss alone
-    detector = CutDetector()
+    shots = ShotTracker(cuts)
     total = len(styled.numbers)
     pairs: list[PairRecord] = []
     cuts: list[int] = []
@@ -176,10 +182,10 @@ def check(source_path: str, styled_path: str, styles: Sequence[str] | None = Non
     content_l: list[float] = []
     prev = None
     width = height = 0
-    for done, (number, src, out) in enumerate(_pairs_of(source, styled)):
+    for done, (number, source_number, src, out) in enumerate(_pairs_of(source, styled)):
         height, width = out.shape[:2]
         src = images.resize(src, (height, width))
-        cut = detector.is_cut(src)
+        cut = shots.starts_shot(src, source_number)   # numbered as the render numbered it
         if prev is not None:
             if cut:
                 cuts.append(number)

@@ -139,11 +139,11 @@ class StyleOptions:
 
     def __post_init__(self) -> None:
         if self.size is not None:
-            _int_at_least("size", self.size, 16)
-        _int_at_least("iterations", self.iterations, 1)
-        _int_at_least("scales", self.scales, 1)
-        _int_at_least("patience", self.patience, 1)
-        _int_at_least("lbfgs_history", self.lbfgs_history, 1)
+            whole_number("size", self.size, 16)
+        whole_number("iterations", self.iterations, 1)
+        whole_number("scales", self.scales, 1)
+        whole_number("patience", self.patience, 1)
+        whole_number("lbfgs_history", self.lbfgs_history, 1)
         for name in ("content_weight", "style_weight", "tv_weight", "tolerance"):
             _finite_at_least(name, getattr(self, name), 0.0)
         if self.content_weight == 0 and self.style_weight == 0:
@@ -173,8 +173,7 @@ class StyleOptions:
             raise ConfigError(f"preprocessing must be 'caffe' or 'torchvision', not {self.preprocessing!r}")
         if not isinstance(self.init, str) or not self.init:
             raise ConfigError("init must be 'content', 'noise' or an image path")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
-            raise ConfigError(f"seed must be an integer from 0 to 2^63-1, not {self.seed!r}")
+        whole_number("seed", self.seed, 0, 2**63 - 1)
 
     def replace(self, **changes) -> "StyleOptions":
         """A copy with some fields changed (validated again)."""
@@ -214,9 +213,11 @@ def _preset_fields(cls, preset: str) -> dict:
     return {k: v for k, v in PRESETS[preset].items() if k in names}
 
 
-def _int_at_least(name: str, value, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ConfigError(f"{name} must be a whole number >= {low}, not {value!r}")
+def whole_number(name: str, value, low: int, high: int | None = None) -> None:
+    """Refuse ``value`` unless it is a whole number (not a bool) from ``low`` (to ``high``): the one such check."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        span = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ConfigError(f"{name} must be a whole number {span}, not {value!r}")
 
 
 def _finite_at_least(name: str, value, low: float) -> None:
@@ -295,7 +296,7 @@ class VideoOptions:
     def __post_init__(self) -> None:
         if self.warm_start not in ("none", "previous", "flow"):
             raise ConfigError(f"warm start must be none, previous or flow, not {self.warm_start!r}")
-        _int_at_least("warm_iterations", self.warm_iterations, 1)
+        whole_number("warm_iterations", self.warm_iterations, 1)
         _finite_at_least("temporal_weight", self.temporal_weight, 0.0)
         if isinstance(self.cuts, str):
             if self.cuts not in ("auto", "none"):
@@ -303,7 +304,7 @@ class VideoOptions:
         else:
             object.__setattr__(self, "cuts", tuple(int(c) for c in self.cuts))
         _finite_positive("cut_threshold", self.cut_threshold)
-        _int_at_least("warmup", self.warmup, 0)
+        whole_number("warmup", self.warmup, 0)
         if self.frames is not None:
             if not self.frames:
                 raise ConfigError("frames: the range is empty")
@@ -316,8 +317,7 @@ class VideoOptions:
             if fps <= 0 or fps > 1000:
                 raise ConfigError(f"fps must be more than 0 and at most 1000, not {fps}")
             object.__setattr__(self, "fps", fps)
-        if not isinstance(self.crf, int) or isinstance(self.crf, bool) or not 0 <= self.crf <= 51:
-            raise ConfigError(f"crf must be a whole number from 0 to 51, not {self.crf!r}")
+        whole_number("crf", self.crf, 0, 51)
         if self.codec not in CODECS:
             raise ConfigError(f"codec must be one of {', '.join(CODECS)}, not {self.codec!r}")
 

@@ -66,6 +66,12 @@ class Output:
             images.check_output_path(self.frame_path(0), overwrite=True)   # the openexr package is there
         images.check_writable_folder(self.folder)
 
+    def sample_path(self, numbers: Sequence[int]) -> str:
+        """The path to check before writing: the video, or the sequence's frame with the longest name."""
+        if self.is_video:
+            return self.path
+        return max((self.frame_path(n) for n in (min(numbers, default=0), max(numbers, default=0))), key=len)
+
     def frame_path(self, number: int) -> str:
         """``OUT.####.png`` -> ``OUT.1001.png``."""
         return frame_name(self.prefix, self.padding, self.suffix, number)

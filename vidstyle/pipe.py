@@ -29,10 +29,13 @@ import numpy as np
 
 from .engine import Progress
 from .errors import ConfigError, OutputError, StreamError
-from .options import StyleOptions, VideoOptions
+from .options import StyleOptions, VideoOptions, whole_number
 from .stylize import ImageLike
 from .temporal import FrameStylizer
 
+# The largest frame side a stream may have: 16K, beyond every plate format (OpenCV's resize and
+# remap stop at 32767), so an absurd --frame-size is refused instead of asking for terabytes.
+MAX_FRAME_SIDE = 16384
 PIX_FMTS = {"rgb24": (np.uint8, True), "bgr24": (np.uint8, False), "rgb48le": (np.dtype("<u2"), True)}
 
 
@@ -48,9 +51,7 @@ class StreamFormat:
         if self.pix_fmt not in PIX_FMTS:
             raise ConfigError(f"--pix-fmt must be one of {', '.join(PIX_FMTS)}, not {self.pix_fmt!r}")
         for name in ("width", "height"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"--frame-size: {name} must be a whole number >= 1, not {value!r}")
+            whole_number(f"--frame-size: {name}", getattr(self, name), 1, MAX_FRAME_SIDE)
 
     @classmethod
     def parse(cls, size: str, pix_fmt: str = "rgb24") -> "StreamFormat":
@@ -125,6 +126,9 @@ def stylize_stream(source: BinaryIO, sink: BinaryIO, fmt: StreamFormat,
             sink.flush()
         except (BrokenPipeError, ConnectionResetError):
             raise OutputError(f"the output stream was closed by its reader after {done} frame(s)") from None
+        except (OSError, ValueError) as exc:   # a full device, a closed descriptor
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise OutputError(f"cannot write the output stream after {done} frame(s): {why}") from None
         done += 1
         if callback is not None:
             callback(done, None)

@@ -1,12 +1,14 @@
 """Every check a clip run makes before it writes anything, in one place.
 
-``prepare`` opens the input and the output, reads the styles, builds the
-per-frame processor (which checks the device, the weights file, the style
-blend and the sizes the network can take), works out the frames to render
-and keep, and only then looks at the input closely (a sequence's headers, a
-video's full decode), cheapest first. It raises the first problem it finds
-(ConfigError, InputError, OutputError) and leaves nothing on disk: the work
-folder is created only after it returns.
+``prepare`` opens the input and the output, reads the styles, checks every
+path the run will write (``paths.check_writes``: the output, the report, the
+work folder, their temporary names), builds the per-frame processor (which
+checks the device, the weights file, the style blend and the sizes the
+network can take), and only then looks at the input closely (a sequence's
+frame headers, a video's full decode, which counts and times its frames),
+cheapest first. It raises the first problem it finds (ConfigError,
+InputError, OutputError) and leaves nothing on disk: the work folder is
+created only after it returns.
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from . import images
+from . import images, media
 from .errors import OutputError
 from .options import StyleOptions, VideoOptions
 from .outputs import Output
-from .resume import fingerprint
+from .paths import check_writes
+from .resume import fingerprint, work_folder_path
 from .sequences import belongs_to
 from .shots import warmup_frames
 from .sources import FrameSource, open_source
-from .stylize import PathLike, as_path_list, check_init
+from .stylize import PathLike, as_path_list, check_init, init_path
 from .temporal import FrameStylizer
 
 
@@ -41,6 +44,7 @@ class Job:
     video: VideoOptions
     warmup: list[int] = field(default_factory=list)   # rendered first, not kept
     fingerprint: str = ""
+    timing: media.Timing | None = None                # when a video output's frames play; None for a sequence
 
     @property
     def keep(self) -> list[int]:
@@ -58,37 +62,36 @@ def prepare(input_path: PathLike, styles: PathLike | Sequence[PathLike], output_
     check_init(options)
     # A folder input never takes the output's own frames (a rerun would stylise them again).
     source = open_source(input_path, exclude=functools.partial(belongs_to, output_path))
-    warmup: list[int] = []
-    if video.frames is not None:
-        everything = list(source.numbers)
-        source.restrict(video.frames)   # refuses frames the input lacks
-        warmup = warmup_frames(input_path, everything, video.frames, video)
-        source.numbers = sorted({*warmup, *source.numbers})
-    else:
-        source.check_no_gaps()
     output = Output(output_path, fps=video.fps or source.fps, padding=source.padding, bit_depth=source.bit_depth)
-    _reject_same_paths(input_path, output, style_paths, options)
     output.check(video)
-    if report_path is not None:
-        images.check_writable_folder(os.path.dirname(os.path.abspath(os.fspath(report_path))))
-    processor = FrameStylizer(style_px, options, video)      # device, weights, blend
-    processor.output_size(source.height, source.width)       # sizes the network can take
-    source.check(video.accept_damaged)                        # headers / a full decode: the costly look, last
-    return Job(input_path, source, output, style_paths, processor, options, video, warmup,
-               fingerprint(source, style_paths, options, video))
-
-
-def _reject_same_paths(input_path: str, output: Output, style_paths: Sequence[str], options: StyleOptions) -> None:
-    """Refuse an output that would overwrite an input file or the input's frames."""
-    out_real = os.path.realpath(output.path)
-    inputs = [input_path, *style_paths, options.weights]
-    if options.init not in ("content", "noise"):
-        inputs.append(options.init)
-    for p in inputs:
-        if p is not None and os.path.realpath(p) == out_real:
-            raise OutputError(f"output {output.path} is also an input: choose another output path")
+    inputs = [input_path, *style_paths, options.weights, init_path(options)]
+    check_writes([("output", output.sample_path(source.numbers)),
+                  ("report", None if report_path is None else os.fspath(report_path))],
+                 inputs, source.owns, folders=[("work folder", work_folder_path(output))])
     if output.overwrites_sequence(input_path):
         raise OutputError(f"output sequence {output.path} would overwrite the input frames")
+    processor = FrameStylizer(style_px, options, video)      # device, weights, blend
+    processor.output_size(source.height, source.width)       # sizes the network can take
+    # The costly look last: a sequence's frame headers, a video's full decode (its frame count).
+    warmup: list[int] = []
+    if video.frames is not None:
+        everything = source.candidates(video.frames)
+        source.restrict(video.frames)   # refuses frames a sequence lacks; a video's are counted next
+        source.check(video.accept_damaged)
+        warmup = warmup_frames(input_path, everything, source.numbers, video)
+        source.add(warmup)
+    else:
+        source.check_no_gaps()
+        source.check(video.accept_damaged)
+    job = Job(input_path, source, output, style_paths, processor, options, video, warmup,
+              fingerprint(source, style_paths, options, video))
+    if output.is_video:
+        job.timing, said = source.timing(job.keep, video.fps)
+        source.warnings += said
+    elif source.variable_rate():
+        source.warnings.append(f"{input_path} has a variable frame rate and an image sequence keeps no frame "
+                               f"times: assemble it with --audio-from {input_path} to keep them")
+    return job
 
 
 __all__ = ["Job", "prepare"]

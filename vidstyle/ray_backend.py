@@ -26,11 +26,12 @@ from typing import Callable, Sequence
 from . import chunks as chunking
 from .assemble import assemble
 from .errors import ChunkFailed, ConfigError, InputError, OutputError
-from .options import DEFAULT_CHUNK_SIZE, DEFAULT_RETRIES, StyleOptions, VideoOptions
+from .options import DEFAULT_CHUNK_SIZE, DEFAULT_RETRIES, StyleOptions, VideoOptions, whole_number
 from .outputs import Output, check_video_path
+from .paths import check_writes
 from .sequences import is_sequence_pattern
 from .sources import open_source
-from .stylize import as_path_list
+from .stylize import as_path_list, init_path
 from .video import VideoProgress, stylize_video
 
 POLL_S = 0.5
@@ -43,6 +44,7 @@ class RayRun:
     plan: chunking.Plan
     results: dict[int, object] = field(default_factory=dict)   # chunk index -> what its task returned
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
 
 def render_chunk(input_path: str, styles: Sequence[str], pattern: str, options: StyleOptions,
@@ -66,6 +68,12 @@ def _run_task(runner: Callable[..., int], threads: int, *args):
         import torch
         torch.set_num_threads(threads)
     return runner(*args)
+
+
+def check_cluster_options(chunk_size: int, retries: int, warmup: int = 0) -> None:
+    """Refuse a chunk size below 1, negative retries or warm-up (before Ray is even imported)."""
+    chunking.check_chunking(chunk_size, warmup)
+    whole_number("retries", retries, 0)
 
 
 def _import_ray():
@@ -102,10 +110,8 @@ def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
     ``chunk_runner``: what a task runs (``render_chunk``), replaceable for
     tests that kill workers.
     """
+    check_cluster_options(chunk_size, retries, (video or VideoOptions()).warmup)
     ray = _import_ray()
-    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
-        raise ConfigError(f"retries must be a whole number >= 0, not {retries!r}")
-    chunking.check_chunking(chunk_size, (video or VideoOptions()).warmup)
     started = time.perf_counter()
     options = options or StyleOptions()
     video = video or VideoOptions()
@@ -118,6 +124,8 @@ def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
     pattern, hidden = frames_pattern(output_path, source)
     if hidden is not None:
         check_video_path(output_path, video.codec)
+        check_writes([("output", output_path)], [input_path, *style_paths, options.weights, init_path(options)],
+                     source.owns, folders=[("frames folder", hidden)])
         if os.path.exists(output_path) and not overwrite:
             raise OutputError(f"output {output_path} exists: pass --overwrite to replace")
         if source.fps is None and video.fps is None:
@@ -165,9 +173,11 @@ def run_on_ray(input_path: str, styles: str | Sequence[str], output_path: str,
             ray.cancel(ref, force=True)
         raise
     if hidden is not None:
-        assemble(pattern, output_path, audio_from=input_path if source.is_video else None,
-                 fps=video.fps or source.fps, codec=video.codec, crf=video.crf, frames=plan.numbers,
-                 overwrite=overwrite)
+        # A video source gives its own frame times (a variable frame rate is kept) and its sound.
+        made = assemble(pattern, output_path, audio_from=input_path if source.is_video else None,
+                        fps=video.fps if source.is_video else (video.fps or source.fps), codec=video.codec,
+                        crf=video.crf, frames=plan.numbers, overwrite=overwrite)
+        run.warnings += made.warnings
         shutil.rmtree(hidden, ignore_errors=True)
     run.seconds = time.perf_counter() - started
     return run

@@ -30,11 +30,14 @@ so both give the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 from typing import Sequence
@@ -44,7 +47,7 @@ import torch
 
 from . import images
 from .engine import memory_to
-from .errors import BusyError, OutputError
+from .errors import BusyError, InputError, OutputError
 from .options import StyleOptions, VideoOptions
 from .outputs import Output
 from .sequences import range_name
@@ -160,6 +163,27 @@ class Decision(enum.Enum):
     DONE = "done"        # the same command finished this range and nothing changed since: nothing to do
 
 
+# A stored frame or memory checkpoint: "+0001001.<key>.png" / ".pt". Anything else in those folders
+# (a stray file, a leftover of an editor) is not ours and is left alone.
+_STORED = re.compile(r"^([+-]\d+)\.[0-9a-f]+\.(png|pt)$")
+
+
+@contextlib.contextmanager
+def _file_system(what: str, folder: str):
+    """Turn an OSError (a read-only or full disk, a file where a folder should be) into one line naming ``folder``."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot {what} in the work folder {folder}: {exc.strerror or exc}; make it writable, or "
+                          f"delete it to start the run afresh") from None
+
+
+def work_folder_path(output: Output) -> str:
+    """``.NAME.vidstyle`` beside the output: where its runs keep their state (one folder per frame range)."""
+    name = os.path.basename(output.path).replace("%", "_").replace("#", "_").replace("@", "_")
+    return os.path.join(output.folder, f".{name}.vidstyle")
+
+
 class WorkFolder:
     """``.NAME.vidstyle/RANGE/`` beside the output. Use as a context manager: it holds the lock.
 
@@ -170,40 +194,44 @@ class WorkFolder:
     """
 
     def __init__(self, output: Output, frames: Sequence[int] | None = None, keep: Sequence[int] = ()):
-        name = os.path.basename(output.path).replace("%", "_").replace("#", "_").replace("@", "_")
         self.output = output
         self.keep = list(keep)
-        self.base = os.path.join(output.folder, f".{name}.vidstyle")
+        self.base = work_folder_path(output)
         self.root = os.path.join(self.base, range_name(frames))
         self.frames = os.path.join(self.root, "frames")
         self.memories = os.path.join(self.root, "memory")
         self.manifest = os.path.join(self.root, "manifest.json")
         self._lock = _Lock(os.path.join(self.root, "lock"))
         self._created = False
+        self._started = False
         self._stored: dict[int, str] = {}
 
     # -- the lock --------------------------------------------------------------------
 
     def __enter__(self) -> "WorkFolder":
         self._created = not os.path.isdir(self.root)
-        try:
+        with _file_system("create or lock files", self.root):
             os.makedirs(self.root, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"cannot create the work folder {self.root}: {exc.strerror}") from None
-        if not self._lock.acquire():
+            locked = self._lock.acquire()
+        if not locked:
             holder = self._lock.holder()
             self._drop_if_unused()
             raise BusyError(f"another vidstyle run ({holder}) is working on {self.output.path} (lock "
                             f"{self._lock.path}): wait for it to finish, or stop it first")
         self.output.remove_partials(self.keep)
-        for folder in (self.frames, self.memories):   # our own temporaries: ours while we hold the lock
-            if os.path.isdir(folder):
-                for name in os.listdir(folder):
-                    if name.startswith(".") and ".partial" in name:
-                        os.unlink(os.path.join(folder, name))
+        with _file_system("remove temporary files", self.root):
+            for folder in (self.frames, self.memories):   # our own temporaries: ours while we hold the lock
+                if os.path.isdir(folder):
+                    for name in os.listdir(folder):
+                        if name.startswith(".") and ".partial" in name:
+                            os.unlink(os.path.join(folder, name))
         return self
 
     def __exit__(self, *exc) -> None:
+        if self._started and not self._stored and not self.complete():
+            # This run wrote its manifest but no frame (it failed or was stopped at once): the state
+            # holds nothing worth resuming and must not block a corrected command as "other parameters".
+            self.remove_state()
         self._lock.release()
         self._drop_if_unused()
 
@@ -223,9 +251,14 @@ class WorkFolder:
     def _read(self) -> dict:
         try:
             with open(self.manifest) as handle:
-                return json.load(handle)
+                data = json.load(handle)
+            return data if isinstance(data, dict) else {}
         except (OSError, ValueError):
             return {}
+
+    def _broken(self) -> bool:
+        """A manifest that is there but unreadable (damaged, edited): the state cannot be trusted."""
+        return self.exists() and "fingerprint" not in self._read()
 
     def fingerprint(self) -> str | None:
         return self._read().get("fingerprint")
@@ -243,6 +276,10 @@ class WorkFolder:
         has not changed; otherwise it is rendered again.
         """
         ours = False   # existing output frames were made by this very command
+        if self._broken():
+            # Nothing in it can be matched to a command: start the range afresh (finished output
+            # frames are still refused below unless --overwrite, as frames of unknown origin).
+            self.remove_state()
         if self.exists() and self.fingerprint() != fp:
             if not overwrite:
                 state = "a finished" if self.complete() else "an unfinished"
@@ -265,12 +302,15 @@ class WorkFolder:
         return Decision.FRESH
 
     def start(self, fp: str, summary: dict) -> None:
-        os.makedirs(self.frames, exist_ok=True)
-        images.write_bytes_atomic(self.manifest, json.dumps({"fingerprint": fp, **summary}, indent=1).encode())
-        self._stored = {}
-        for name in os.listdir(self.frames):
-            if name.endswith(".png") and not name.startswith("."):
-                self._stored[int(name.partition(".")[0])] = os.path.join(self.frames, name)
+        with _file_system("start the run", self.root):
+            os.makedirs(self.frames, exist_ok=True)
+            images.write_bytes_atomic(self.manifest, json.dumps({"fingerprint": fp, **summary}, indent=1).encode())
+            self._started = True
+            self._stored = {}
+            for name in os.listdir(self.frames):
+                found = _STORED.match(name)
+                if found and found.group(2) == "png":
+                    self._stored[int(found.group(1))] = os.path.join(self.frames, name)
 
     def finish(self, stamp: str) -> None:
         """Mark the range complete and drop the stored frames (a sequence output holds them now)."""
@@ -316,12 +356,17 @@ class WorkFolder:
         if path != self._path(number, key):
             self.discard(number)
             return None
-        return images.read_image(path, "stored frame").pixels
+        try:
+            return images.read_image(path, "stored frame").pixels
+        except InputError:   # damaged since (a disk error, a half-copied folder): render it again
+            self.discard(number)
+            return None
 
     def discard(self, number: int) -> None:
         path = self._stored.pop(number, None)
         if path is not None and os.path.exists(path):
-            os.unlink(path)
+            with _file_system("remove a stale frame", self.root):
+                os.unlink(path)
 
     def save(self, number: int, key: str, pixels: np.ndarray) -> None:
         """Store a finished frame (16-bit PNG, atomically), replacing any older one of that number."""
@@ -338,9 +383,10 @@ class WorkFolder:
         """Forget the stored frames and memories of ``number`` and after (a run going back to a checkpoint)."""
         for n in [n for n in self._stored if n >= number]:
             self.discard(n)
-        for n, path in self._memory_files():
-            if n >= number:
-                os.unlink(path)
+        with _file_system("remove stale checkpoints", self.root):
+            for n, path in self._memory_files():
+                if n >= number:
+                    os.unlink(path)
 
     # -- L-BFGS memory checkpoints ---------------------------------------------------------
 
@@ -350,18 +396,27 @@ class WorkFolder:
     def _memory_files(self) -> list[tuple[int, str]]:
         if not os.path.isdir(self.memories):
             return []
-        return sorted((int(name.partition(".")[0]), os.path.join(self.memories, name))
-                      for name in os.listdir(self.memories) if name.endswith(".pt") and not name.startswith("."))
+        found = [(_STORED.match(name), name) for name in os.listdir(self.memories)]
+        return sorted((int(m.group(1)), os.path.join(self.memories, name)) for m, name in found
+                      if m and m.group(2) == "pt")
 
     def save_memory(self, number: int, key: str, memory: dict | None, keep: int = 2) -> None:
         """Checkpoint the processor's memory after frame ``number`` (atomically); keep the last ``keep``."""
         if memory is None:
             return
-        os.makedirs(self.memories, exist_ok=True)
         path = self._memory_path(number, key)
-        images.write_atomic(path, lambda tmp: torch.save(memory_to(memory, "cpu"), tmp))
-        for _, old in self._memory_files()[:-keep]:
-            os.unlink(old)
+
+        def write(tmp: str) -> None:
+            try:
+                torch.save(memory_to(memory, "cpu"), tmp)
+            except RuntimeError as exc:   # torch's own word for a failed write (a full disk): an OSError
+                raise OSError(errno.EIO, str(exc).splitlines()[0]) from None
+
+        with _file_system("save a checkpoint", self.root):
+            os.makedirs(self.memories, exist_ok=True)
+            images.write_atomic(path, write)
+            for _, old in self._memory_files()[:-keep]:
+                os.unlink(old)
 
     def load_memory(self, number: int, key: str) -> dict | None:
         """The memory checkpointed after frame ``number`` made from source frame ``key``, or None."""

@@ -46,6 +46,11 @@ class ShotTracker:
         """The next frame starts a shot, whatever it shows."""
         self._forced = True
 
+    @property
+    def reset_pending(self) -> bool:
+        """True when the next frame starts a shot whatever it shows (``reset()``, or nothing fed yet)."""
+        return self._forced or self.previous is None
+
     def starts_shot(self, pixels: np.ndarray | None, number: int | None = None) -> bool:
         """Feed the next frame ((H, W, 3) float BGR [0, 1]; None when ``needs_pixels`` is False)."""
         if number is None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Iterator, Sequence
@@ -34,8 +35,7 @@ import numpy as np  # noqa: E402
 
 from . import images, media  # noqa: E402
 from .errors import ConfigError, InputError  # noqa: E402
-from .sequences import format_ranges, is_sequence_pattern  # noqa: E402
-
+from .sequences import format_ranges, is_sequence_pattern, split_pattern  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -85,6 +85,16 @@ class FrameSource:
     def check(self, accept_damaged: bool = False) -> None:
         """The look before any work; raise InputError naming what is wrong (see the module doc)."""
 
+    def timing(self, keep: Sequence[int], fps: Fraction | None = None) -> tuple["media.Timing", list[str]]:
+        """When the frames ``keep`` play in a video made of them, and warnings to give.
+
+        A sequence or folder has no times: its frames play at ``fps`` (given,
+        or the output's) with nothing to keep in step. A video keeps each
+        frame's own time when its frame rate varies (unless ``fps`` is given,
+        which is warned of) and the offset between its picture and its sound.
+        """
+        return media.Timing(Fraction(fps or self.fps or 25)), []
+
     def stamp(self) -> str:
         """A cheap fingerprint of the files behind ``numbers`` (sizes and times, no pixels).
 
@@ -92,6 +102,25 @@ class FrameSource:
         been replaced since.
         """
         raise NotImplementedError
+
+    def variable_rate(self) -> bool:
+        """Whether the frames play at uneven intervals (a video whose frame rate varies; known after ``check``)."""
+        return False
+
+    def owns(self, path: str) -> bool:
+        """Whether ``path`` is a file this clip is read from (a run must never write there)."""
+        return os.path.realpath(path) in self._files_read()
+
+    def _files_read(self) -> set[str]:
+        return {os.path.realpath(self.path)}
+
+    def candidates(self, wanted: Sequence[int]) -> list[int]:
+        """Every frame a range ``wanted`` might warm up from (before ``restrict``): the frames on disk."""
+        return list(self.numbers)
+
+    def add(self, extra: Sequence[int]) -> None:
+        """Render the frames ``extra`` too (a range's warm-up frames, from ``candidates``), checked as ``check`` does."""
+        self.numbers = sorted(set(self.numbers) | set(extra))
 
     def restrict(self, wanted: Sequence[int]) -> None:
         """Keep only ``wanted`` frame numbers; refuse numbers the source lacks."""
@@ -122,7 +151,16 @@ def _stat_stamp(paths: Sequence[str]) -> str:
 
 
 class VideoSource(FrameSource):
-    """A video file decoded by OpenCV (rotation metadata applied by OpenCV)."""
+    """A video file decoded by OpenCV, frame after frame from the first (rotation metadata applied).
+
+    Which frames exist, and when each plays, come from decoding (``check``,
+    ``media.scan``): a container's frame count is only an estimate (an edit
+    list, a stream copied into MKV or a variable frame rate make it wrong),
+    and a seek may land elsewhere (MPEG-TS), so frames are never sought:
+    ``frames()`` decodes from the first and keeps the wanted ones, which
+    gives exactly the frames ffmpeg's own decode gives, for every container
+    (tests/test_media_faults.py compares them).
+    """
 
     is_video = True
 
@@ -138,11 +176,7 @@ class VideoSource(FrameSource):
         try:
             ok, first = cap.read() if cap.isOpened() else (False, None)
             fps = cap.get(cv2.CAP_PROP_FPS)
-            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-            if ok and count <= 0:  # some containers do not say: count by decoding
-                count = 1
-                while cap.grab():
-                    count += 1
+            estimate = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         finally:
             cap.release()
         if not ok or first is None:
@@ -150,33 +184,67 @@ class VideoSource(FrameSource):
         self.height, self.width = first.shape[:2]
         # OpenCV reports 29.97 as 29.97002997...; 1001 is the NTSC denominator.
         self.fps = Fraction(fps).limit_denominator(1001) if fps and fps > 0 else None
-        self.promised = max(count, 1)
-        self.numbers = list(range(self.promised))
-        self.has_audio = media.probe_has_audio(path)
+        self.promised = max(estimate, 1)                 # the container's word: a hint, used in messages
+        self.numbers = list(range(self.promised))        # until check() has counted by decoding
+        self._wanted: list[int] | None = None
+        self.scan: media.Scan | None = None
+        self.has_audio = media.probe(path).has_audio
         self._accept_short = False
 
-    def check(self, accept_damaged: bool = False) -> None:
-        """Decode up to the last wanted frame with ffmpeg; refuse a damaged or short file.
+    def variable_rate(self) -> bool:
+        return self.scan is not None and media.is_variable_rate(self.scan.times, self.fps)
 
-        A container may promise more frames than decode (a truncated file), and
-        a decoder may conceal errors as garbled pictures; both would otherwise
-        give a shorter or broken result with exit 0. With ``accept_damaged``
-        the frames that decode are rendered and a warning is recorded.
+    def candidates(self, wanted: Sequence[int]) -> list[int]:
+        """Frames 0 to the last wanted one: a video has them all if it has that one (``check`` decodes to it)."""
+        return list(range(max(wanted) + 1))
+
+    def add(self, extra: Sequence[int]) -> None:
+        """Render the frames ``extra`` too; they come before the last wanted frame, which ``check`` decoded to."""
+        if self.scan is not None and extra and max(extra) >= self.scan.frames:
+            raise ValueError("add() takes frames the scan decoded")
+        self.numbers = sorted(set(self.numbers) | set(extra))
+
+    def restrict(self, wanted: Sequence[int]) -> None:
+        """Keep only ``wanted``; whether the video has them is known once ``check`` has decoded it."""
+        negative = [n for n in wanted if n < 0]
+        if negative:
+            raise ConfigError(f"--frames asks for frame(s) {format_ranges(negative)}: a video's frames count "
+                              f"from 0")
+        self.numbers = self._wanted = sorted(set(wanted))
+
+    def check(self, accept_damaged: bool = False) -> None:
+        """Decode with ffmpeg up to the last wanted frame (all of it without a range); refuse what is wrong.
+
+        Sets ``numbers`` (every frame that decodes, or the wanted ones) and
+        ``scan`` (their times). A damaged file (the demuxer or the decoder
+        reports errors: a truncated file, garbled data) is refused naming
+        what is wrong; with ``accept_damaged`` the frames that decode are
+        rendered and a warning is recorded. Frames asked for past the end of
+        an undamaged video are a wrong range, not damage.
         """
-        last = max(self.numbers)
-        decoded, errors = media.decode_scan(self.path, last + 1)
+        last = None if self._wanted is None else max(self._wanted)
+        found = self.scan = media.scan(self.path, last)
+        decoded = found.frames
+        if self._wanted is None:
+            self.numbers = list(range(decoded))
         missing = [n for n in self.numbers if n >= decoded]
-        if not errors and not missing:
+        if not found.errors:
+            if missing:
+                raise ConfigError(f"--frames asks for frame(s) {format_ranges(missing)} but {self.path} has "
+                                  f"{decoded} frames ({format_ranges(range(decoded)) or 'none'}, counted by "
+                                  f"decoding it)")
+            if not self.numbers:
+                raise InputError(f"{self.path} has no frames that decode")
             return
         what = []
-        if missing:
+        short = [n for n in range(decoded, self.promised) if self._wanted is None or n in self._wanted] + missing
+        if short:
             what.append(f"it promises {self.promised} frames but only {decoded} decode "
-                        f"(frame(s) {format_ranges(missing)} missing)")
-        if errors:
-            # "partial file" says more to a user than the NAL unit that broke first.
-            telling = next((e for e in errors if "partial file" in e), errors[0])
-            what.append(f"its decoder reports {len(errors)} error(s), e.g. '{telling}' (some frames may be "
-                        f"garbled)")
+                        f"(frame(s) {format_ranges(short)} missing)")
+        # "partial file" says more to a user than the NAL unit that broke first.
+        telling = next((e for e in found.errors if "partial file" in e), found.errors[0])
+        what.append(f"its decoder reports {len(found.errors)} error(s), e.g. '{telling}' (some frames may be "
+                    f"garbled)")
         fault = f"{self.path} is damaged: {'; '.join(what)}"
         if not accept_damaged:
             raise InputError(f"{fault}; repair or re-export it, or pass --accept-damaged to render the frames "
@@ -190,6 +258,22 @@ class VideoSource(FrameSource):
     def stamp(self) -> str:
         return _stat_stamp([self.path])
 
+    def timing(self, keep: Sequence[int], fps: Fraction | None = None) -> tuple[media.Timing, list[str]]:
+        """When the frames ``keep`` play in an output, and the warnings to give (see ``FrameSource.timing``)."""
+        if self.scan is None or not keep or max(keep) >= self.scan.frames:
+            raise ValueError("timing() needs check() to have decoded the frames first")
+        times = [self.scan.times[n] for n in keep]
+        durations = [self.scan.durations[n] for n in keep]
+        rate = fps or self.fps or _rate_of(times)
+        varies = media.is_variable_rate(self.scan.times[:max(keep) + 1], self.fps)
+        warnings = []
+        if varies and fps is not None:
+            warnings.append(f"{self.path} has a variable frame rate: --fps {fps} writes every frame for 1/{fps} s, "
+                            f"so the sound drifts out of step; leave --fps out to keep each frame's time")
+        steady = fps is not None or not varies
+        return media.Timing.of(rate, times, durations, self.scan.audio_start if self.has_audio else None,
+                               from_start=keep[0] == 0, steady=steady), warnings
+
     def frames(self) -> Iterator[Frame]:
         wanted = set(self.numbers)
         last = max(self.numbers)
@@ -197,16 +281,17 @@ class VideoSource(FrameSource):
             cap = cv2.VideoCapture(self.path)
         index = 0
         try:
-            if min(self.numbers) > 0:
-                # Seeking is exact for intra-only codecs and for OpenCV's
-                # ffmpeg backend on H.264/HEVC; read on to be safe when it is not.
-                cap.set(cv2.CAP_PROP_POS_FRAMES, min(self.numbers))
-                index = int(cap.get(cv2.CAP_PROP_POS_FRAMES))
+            # No seeking: OpenCV's frame positions are estimates for some containers (an MPEG-TS
+            # seek lands elsewhere and reports the position asked for). Decoding from the first
+            # frame gives the decoder's own order, the one check() counted.
             while index <= last:
-                ok, frame = cap.read()
+                if index in wanted:
+                    ok, frame = cap.read()
+                else:
+                    ok, frame = cap.grab(), None
                 if not ok:
                     break
-                if index in wanted:
+                if frame is not None:
                     yield Frame(index, frame.astype(np.float32) / 255.0)
                 index += 1
         finally:
@@ -220,6 +305,13 @@ class VideoSource(FrameSource):
             self.warnings.append(fault + "; left out (--accept-damaged)")
 
 
+def _rate_of(times: Sequence[float]) -> Fraction:
+    """The mean rate of frames at ``times`` (seconds), for a video that states none; 25 for a single frame."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return Fraction(25)
+    return Fraction((len(times) - 1) / (times[-1] - times[0])).limit_denominator(1001)
+
+
 class ImageListSource(FrameSource):
     """Numbered image files: a VFX sequence or a folder of images."""
 
@@ -229,6 +321,7 @@ class ImageListSource(FrameSource):
         if not files:
             raise InputError(f"no frames found for {path}")
         self.path, self.files, self.padding = path, files, padding
+        self._real: set[str] | None = None
         self.needs_contiguous = needs_contiguous
         self.numbers = sorted(files)
         first = images.read_image(files[self.numbers[0]], "frame")
@@ -237,17 +330,22 @@ class ImageListSource(FrameSource):
         self.is_exr = files[self.numbers[0]].lower().endswith(".exr")
 
     def check(self, accept_damaged: bool = False) -> None:
-        """Refuse, before any work, frames whose size or bit depth differs from the first, naming them.
+        """Refuse, before any work, a frame that cannot be read whole, or whose size or bit depth is not the first's.
 
-        Reads only the file headers where it can; ``frames()`` checks the
-        pixels again as they are decoded.
+        Reads every frame's header and tail, not its pixels (``images.header_info``):
+        an empty, truncated or folder "frame" is named here, not when the
+        render reaches it; ``frames()`` checks the pixels again as they are decoded.
         """
+        self._check_headers(self.numbers)
+
+    def add(self, extra: Sequence[int]) -> None:
+        super().add(extra)
+        self._check_headers(extra)
+
+    def _check_headers(self, numbers: Sequence[int]) -> None:
         odd_size, odd_depth = [], []
-        for number in self.numbers:
-            info = images.header_info(self.files[number])
-            if info is None:
-                continue
-            width, height, depth = info
+        for number in numbers:
+            width, height, depth = images.header_info(self.files[number], f"frame {number}")
             if (width, height) != (self.width, self.height):
                 odd_size.append(number)
             elif depth is not None and not self.is_exr and (16 if depth > 8 else 8) != self.bit_depth:
@@ -258,6 +356,11 @@ class ImageListSource(FrameSource):
         if odd_depth:
             raise InputError(f"frames {format_ranges(odd_depth)} of {self.path} are not {self.bit_depth}-bit like "
                              f"the first frame: all frames must have one bit depth (convert them)")
+
+    def _files_read(self) -> set[str]:
+        if self._real is None:
+            self._real = {os.path.realpath(p) for p in self.files.values()}
+        return self._real
 
     def stamp(self) -> str:
         return _stat_stamp([self.files[n] for n in self.numbers])
@@ -276,26 +379,50 @@ class ImageListSource(FrameSource):
 
 
 def open_sequence(pattern: str) -> ImageListSource:
-    """Find a sequence on disk from any pattern fileseq understands; refuse missing frames of a given range."""
+    """Find a sequence on disk from any pattern fileseq understands; refuse missing frames of a given range.
+
+    A frame is a file named prefix + number + suffix with the pattern's
+    padding (``shot.####.png``: shot.0001.png, shot.10000.png), so files of
+    another padding beside it (a stray ``shot.1.png``) are not taken for
+    frames: they are left out and named in a warning.
+    """
     import fileseq
 
     folder = os.path.dirname(pattern) or "."
     if not os.path.isdir(folder):
         raise InputError(f"input folder not found: {folder}")
+    prefix, padding, suffix = split_pattern(pattern)
+    start = os.path.basename(prefix)
+    files, others = {}, []
+    for name in os.listdir(folder):
+        if not (name.startswith(start) and name.endswith(suffix)) or len(name) <= len(start) + len(suffix):
+            continue
+        digits = name[len(start):len(name) - len(suffix)]
+        if not re.fullmatch(r"-?\d+", digits):
+            continue
+        number = int(digits)
+        if f"{number:0{padding}d}" == digits:
+            files[number] = os.path.join(folder, name)
+        else:
+            others.append(name)
+    if not files:
+        raise InputError(f"no frames match {pattern} (none named {start}{'0' * padding}{suffix}-style in "
+                         f"{folder}{', only ' + ', '.join(sorted(others)[:3]) if others else ''})")
     try:
-        found = fileseq.findSequenceOnDisk(pattern)
+        asked = fileseq.FileSequence(pattern).frameSet()
     except fileseq.FileSeqException:
-        raise InputError(f"no frames match {pattern}") from None
-    asked = fileseq.FileSequence(pattern)
-    numbers = [int(n) for n in found.frameSet()]
-    if asked.frameSet() is not None:
-        wanted = set(int(n) for n in asked.frameSet())
-        missing = sorted(wanted - set(numbers))
+        asked = None
+    if asked is not None:
+        wanted = set(int(n) for n in asked)
+        missing = sorted(wanted - set(files))
         if missing:
             raise InputError(f"sequence {pattern} lacks frame(s) {format_ranges(missing)}")
-        numbers = sorted(wanted)
-    files = {n: found.frame(n) for n in numbers}
-    return ImageListSource(files, pattern, padding=found.zfill() or 1, needs_contiguous=True)
+        files = {n: files[n] for n in sorted(wanted)}
+    source = ImageListSource(dict(sorted(files.items())), pattern, padding=padding, needs_contiguous=True)
+    if others:
+        source.warnings.append(f"{len(others)} file(s) beside {pattern} with another number of digits left out "
+                               f"(e.g. {sorted(others)[0]})")
+    return source
 
 
 def open_folder(folder: str, exclude: Callable[[str], bool] | None = None) -> ImageListSource:
@@ -318,12 +445,22 @@ def is_still_path(path: str) -> bool:
     return os.path.isfile(path) or not is_sequence_pattern(path)
 
 
-def open_source(path: str, exclude: Callable[[str], bool] | None = None) -> FrameSource:
+# What a single image given where a clip is wanted says, by the command that got it.
+_STILL_ADVICE = {
+    "stylize": "stylise it as a still (vidstyle IMAGE STYLE -o OUT.png, or stylize_image_file)",
+    "plan": "plan splits a clip (a video, a folder or a sequence) into chunks; one image needs none",
+    "check": "check measures a clip's flicker and style over its frames; give the clip and its stylised frames",
+    "assemble --audio-from": "give the source video (or sequence) the frames were rendered from",
+}
+
+
+def open_source(path: str, exclude: Callable[[str], bool] | None = None, purpose: str = "stylize") -> FrameSource:
     """A video file, a folder of images, or a sequence pattern -> a FrameSource.
 
     ``exclude``: for a folder, files to leave out (the output's own frames, so
     a rerun never stylises its earlier output). A single image is refused: it
-    is a still, not a clip.
+    is a still, not a clip; ``purpose`` (the command: stylize, plan, check,
+    assemble --audio-from) picks the advice given.
     """
     path = os.fspath(path)
     if is_sequence_pattern(path) and not os.path.exists(path):
@@ -333,8 +470,7 @@ def open_source(path: str, exclude: Callable[[str], bool] | None = None) -> Fram
     if not os.path.exists(path):
         raise InputError(f"input not found: {path}")
     if is_still_path(path):
-        raise InputError(f"{path} is a single image, not a clip: stylise it as a still "
-                         f"(vidstyle IMAGE STYLE -o OUT.png, or stylize_image_file)")
+        raise InputError(f"{path} is a single image, not a clip: {_STILL_ADVICE.get(purpose, _STILL_ADVICE['stylize'])}")
     return VideoSource(path)
 
 

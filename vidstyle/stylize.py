@@ -118,7 +118,12 @@ def stylize_image_file(content: PathLike, styles: PathLike | Sequence[PathLike],
     return output
 
 
+def init_path(options: StyleOptions) -> str | None:
+    """The init image's path, or None when the start is the content or noise."""
+    return None if options.init in ("content", "noise") else options.init
+
+
 def check_init(options: StyleOptions) -> None:
     """An ``init`` image path must be a readable image (checked before any work)."""
-    if options.init not in ("content", "noise"):
+    if init_path(options) is not None:
         images.read_image(options.init, "init image")

@@ -37,13 +37,13 @@ import torch
 
 from . import images
 from .engine import Progress, Stylizer, memory_to
-from .grad import autograd_on
+from .errors import InputError
 from .flow import FlowEstimator, reliability, warp, warp_tensor
+from .grad import autograd_on
 from .options import (MEMORY_PAIRS, TEMPORAL_LOWPASS_PX, WARM_MIN_ITERATIONS, WARM_PATIENCE, WARM_PLATEAU,
                       StyleOptions, VideoOptions)
 from .shots import ShotTracker
 from .stylize import ImageLike, as_pixels, style_list
-
 
 # Where a frame's time goes (``FrameRecord.stages``), in seconds: decoding it, the two optical flows,
 # the reliability mask, warping the previous output, the optimisation, storing the result in the
@@ -131,6 +131,7 @@ class FrameStylizer:
         self._prev_content: np.ndarray | None = None
         self._prev_output: np.ndarray | None = None
         self._memory: dict | None = None       # L-BFGS memory the next warm frame goes on from
+        self._memory_lost = False               # primed from storage without the memory it had
         self._count = 0
         self._checked: set[tuple[int, ...]] = set()
         self._origin = time.perf_counter()
@@ -143,6 +144,7 @@ class FrameStylizer:
         """Forget the clip fed so far (shots, previous frames, memory): the next frame is fed as the first."""
         self.shots = ShotTracker.for_video(self.video)
         self._prev_content = self._prev_output = self._memory = None
+        self._memory_lost = False
         self._count = 0
         self.record = None
 
@@ -170,11 +172,18 @@ class FrameStylizer:
         frame.
         """
         pixels = as_pixels(frame, "frame")
+        size = self.output_size(*pixels.shape[:2])
+        if self._prev_content is not None and self._prev_content.shape[:2] != size and not self.shots.reset_pending:
+            # Refused before anything changes: the processor goes on with the next frame of the clip's size.
+            raise InputError(f"frame {self._count if number is None else number} is {pixels.shape[1]}x"
+                             f"{pixels.shape[0]} px, which stylises at {size[1]}x{size[0]}, but the clip's frames "
+                             f"stylise at {self._prev_content.shape[1]}x{self._prev_content.shape[0]}: every frame "
+                             f"of a clip must have one size (call reset() before a clip of another size)")
         if number is None:
             number = self._count
         self._count = number + 1
         start = self.shots.starts_shot(pixels, number)
-        content = images.resize(pixels, self.output_size(*pixels.shape[:2]))
+        content = images.resize(pixels, size)
         previous = None if start else self._prev_content
         self._prev_content = content
         src = SourceFrame(number, content, start, previous)
@@ -253,6 +262,7 @@ class FrameStylizer:
         t_end = time.perf_counter()
         stages["optimise"] = t_end - t_start
         self._memory = _recent(engine.memory) if video.warm_start != "none" else None
+        self._memory_lost = False
         out = images.as_stored(out)
         self._prev_output = out
         last = seen[-1]
@@ -289,7 +299,7 @@ class FrameStylizer:
         differ from an uninterrupted run's (the file runner goes back to a
         checkpoint instead).
         """
-        return self._warm(src) and self._memory is None and self.options.optimizer == "lbfgs"
+        return self._warm(src) and self._memory_lost
 
     @autograd_on
     def prime(self, src: SourceFrame, output: ImageLike, memory: dict | None = None) -> None:
@@ -300,6 +310,9 @@ class FrameStylizer:
         """
         self._prev_output = images.as_stored(as_pixels(output, "stored frame"))
         self._memory = None if memory is None else memory_to(memory, self.engine.device)
+        # A frame stored without its memory: the next warm frame would not go on as an unbroken run
+        # does (unless that run had none: a flat objective leaves no curvature to keep).
+        self._memory_lost = memory is None and self.options.optimizer == "lbfgs"
         self.record = FrameRecord(src.number, 0.0, 0, src.shot_start, None, 0, 0, 0, 0, 0, resumed=True,
                                   stages=src.stages)
 

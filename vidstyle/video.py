@@ -106,7 +106,7 @@ def stylize_video(input_path: PathLike, styles: PathLike | Sequence[PathLike], o
                                      "warmup": job.warmup})
         def new_encoder() -> media.Encoder | None:
             # A video is encoded as frames finish; a sequence is written frame by frame.
-            return media.Encoder(job.output.path, job.output.fps, codec=video.codec, crf=video.crf) \
+            return media.Encoder(job.output.path, job.timing, codec=video.codec, crf=video.crf) \
                 if job.output.is_video else None
 
         encoder = new_encoder()
@@ -202,7 +202,7 @@ def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callb
     encoded while the frames are rendered, so nothing is left for the end
     but the sound and the frame count.
     """
-    processor, output, warmup = job.processor, job.output, set(job.warmup)
+    processor, warmup = job.processor, set(job.warmup)
     processor.start_clock(start)
     total = len(job.source.numbers)
     stop = threading.Event()
@@ -351,10 +351,7 @@ def _deliver(job: Job, work: WorkFolder, encoder: media.Encoder | None) -> None:
     if encoder is None:
         work.finish(job.source.stamp())
         return
-    audio = job.source.audio_path
-    # A range that starts later in the video takes its sound from there.
-    offset = float(job.keep[0] / job.source.fps) if audio and job.source.fps else 0.0
-    encoder.finish(audio, offset)
+    encoder.finish(job.source.audio_path)   # the sound where job.timing puts it
     work.remove()
 
 

@@ -1,0 +1,50 @@
+"""The ``vidstyle`` command line: a thin typer layer over the library.
+
+It parses options (their defaults come from ``vidstyle.options``), draws
+progress on a terminal, and turns the library's exceptions into one line on
+stderr and an exit code:
+
+    0 done · 1 other vidstyle error · 2 bad option or value · 3 bad input file
+    4 output cannot be written (or another run holds it) · 130 interrupted (Ctrl-C)
+    143 terminated (SIGTERM)
+
+One module per command (``stylize.py``: stylize and pipe; ``farm.py``: plan
+and assemble; ``check.py``), the options they share in ``options.py``, the
+app, its errors and its progress bars in ``app.py``. This module is light:
+``main`` takes over Ctrl-C and SIGTERM first (``stop.py``) and imports the
+rest (torch, the library) only then, so a Ctrl-C at any moment ends in one
+line.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+from .stop import EXIT_INTERRUPTED, EXIT_TERMINATED, Stopping, Terminated
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Run the CLI on ``argv`` (default: sys.argv[1:]); return the exit code."""
+    with Stopping():
+        try:
+            from .app import app  # torch and the library load here, under our signal handling
+            app(args=argv, prog_name="vidstyle")
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except KeyboardInterrupt as exc:   # before the command's own error handling was set up
+            terminated = isinstance(exc, Terminated)
+            print(f"vidstyle: error: {'terminated (SIGTERM)' if terminated else 'interrupted'} while starting",
+                  file=sys.stderr)
+            return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point: ``main``, then exit with its code (a late Ctrl-C changes nothing)."""
+    code = main()
+    Stopping.ignore_from_now()
+    sys.exit(code)
+
+
+__all__ = ["main", "run"]
