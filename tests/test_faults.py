@@ -436,3 +436,254 @@ def test_an_input_error_inside_the_library_is_typed(style, tmp_path):
         vidstyle.stylize_video(str(write_clip(tmp_path / "c.mp4", moving_square(2))), style,
                                str(tmp_path / "o.gif"), OPTS, VOPTS)
     assert VideoOptions().accept_damaged is False and StyleOptions().size == 512
+
+
+# == Round two (issue #17) =================================================================================
+
+# -- no path the run writes may be one of its inputs or its output ---------------------------------------
+
+@pytest.mark.parametrize("target", ["input", "style", "output"])
+def test_a_report_never_overwrites_an_input_or_the_output(capsys, style, tmp_path, target):
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(3))
+    out = tmp_path / "out.mp4"
+    assert run(capsys, clip, style, "-o", out, *FAST)[0] == 0
+    path = {"input": clip, "style": style, "output": out}[target]
+    before = digest(path)
+    output = out if target == "output" else tmp_path / "again.mp4"   # the report is this run's own output
+    code, _, err = run(capsys, clip, style, "-o", output, "--overwrite", "--report", path, *FAST)
+    assert code == 4 and "report" in one_line(err)
+    assert digest(path) == before and not (tmp_path / "again.mp4").exists() and not hidden(tmp_path)
+
+
+@pytest.mark.parametrize("target", ["input", "frame"])
+def test_a_plan_never_overwrites_its_input(capsys, style, tmp_path, target):
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(3))
+    pattern = sequence(tmp_path / "in", moving_square(3))
+    source, path = (clip, clip) if target == "input" else (pattern, tmp_path / "in" / "shot.1002.png")
+    before = digest(path)
+    code, _, err = run(capsys, "plan", source, "--json", path, "-q")
+    assert code == 4 and "plan" in one_line(err) and digest(path) == before
+
+
+def test_an_output_that_is_a_folder_is_refused_before_any_work(capsys, style, tmp_path, content_path):
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(3))
+    (tmp_path / "dir.mp4").mkdir()
+    code, _, err = run(capsys, clip, style, "-o", tmp_path / "dir.mp4", "--overwrite", *FAST)
+    assert code == 4 and "is a folder" in one_line(err) and not hidden(tmp_path)
+    (tmp_path / "dir.png").mkdir()
+    code, _, err = run(capsys, content_path, style, "-o", tmp_path / "dir.png", "--overwrite", *STILL)
+    assert code == 4 and "is a folder" in one_line(err)
+    sequence(tmp_path / "st", moving_square(2), start=0, pattern="st.{:04d}.png")
+    code, _, err = run(capsys, "assemble", tmp_path / "st" / "st.####.png", "-o", tmp_path / "dir.mp4", "--fps",
+                       "24", "--overwrite")
+    assert code == 4 and "is a folder" in one_line(err)
+
+
+def test_a_report_folder_or_a_name_too_long_for_its_temporary_name_is_refused_before_any_work(capsys, style,
+                                                                                              tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(3))
+    (tmp_path / "reports").mkdir()
+    started = time.perf_counter()
+    code, _, err = run(capsys, clip, style, "-o", tmp_path / "o.mp4", "--report", tmp_path / "reports", *FAST)
+    assert code == 4 and "is a folder" in one_line(err) and time.perf_counter() - started < 20
+    long_name = tmp_path / ("x" * 240 + ".mp4")   # fits 255, but not under ".NAME.<hex>.partial.mp4"
+    code, _, err = run(capsys, clip, style, "-o", long_name, *FAST)
+    assert code == 4 and "too long" in one_line(err) and not hidden(tmp_path)
+
+
+# -- tracebacks turned into one line --------------------------------------------------------------------
+
+def test_assemble_given_a_video_says_it_takes_frames(capsys, tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(3))
+    code, _, err = run(capsys, "assemble", clip, "-o", tmp_path / "film.mp4", "--fps", "24")
+    assert code == 2 and "sequence pattern" in one_line(err)
+
+
+def test_absurd_style_scales_are_one_line_and_leave_nothing_that_blocks_the_corrected_command(capsys, style,
+                                                                                             tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(3))
+    out = tmp_path / "o.mp4"
+    code, _, err = run(capsys, clip, style, "-o", out, "--style-scale", "1e6", *FAST)
+    assert code == 2 and "at most" in one_line(err) and not hidden(tmp_path)
+    assert run(capsys, clip, style, "-o", out, *FAST)[0] == 0
+
+
+def test_a_very_wide_style_is_told_a_scale_that_works(capsys, tmp_path, content_path):
+    wide = tmp_path / "wide.png"
+    cv2.imwrite(str(wide), np.random.default_rng(0).integers(0, 255, (20, 2000, 3), dtype=np.uint8))
+    code, _, err = run(capsys, content_path, wide, "-o", tmp_path / "o.png", *STILL)
+    line = one_line(err)
+    assert code == 2 and "use a style scale of at least" in line
+    advised = line.rsplit(" ", 1)[1]
+    assert run(capsys, content_path, wide, "-o", tmp_path / "o.png", "--style-scale", advised, *STILL)[0] == 0
+
+
+def test_a_full_disk_while_the_optimisers_memory_is_saved_is_one_line(style, tmp_path):
+    """A real file-size limit (RLIMIT_FSIZE): frames fit, the memory checkpoint does not; torch.save fails."""
+    plate = sequence(tmp_path / "in", moving_square(3))
+    limit = ("import resource, signal, sys, runpy; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+             "resource.setrlimit(resource.RLIMIT_FSIZE, (60000, 60000)); sys.argv = ['vidstyle'] + sys.argv[1:]; "
+             "runpy.run_module('vidstyle', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", limit, plate, style, "-o", str(tmp_path / "st.####.png"),
+                           "--size", "64", "--iterations", "3", "--warm-iterations", "2", "--device", "cpu", "-q"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    line = one_line(done.stderr)
+    assert done.returncode == 4 and "work folder" in line and "full disk" in line
+
+
+def _read_only(folder) -> list[str]:
+    """A command prefix that runs under ``folder`` made read-only: a read-only bind mount (as root, where
+    permissions do not bind) or a mode without write permission (anyone else)."""
+    if os.geteuid() != 0:
+        for root, dirs, _ in os.walk(folder):
+            os.chmod(root, 0o555)
+        return []
+    script = f"mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} && exec \"$@\""
+    return ["unshare", "--mount", "sh", "-c", script, "sh"]
+
+
+def test_a_read_only_work_folder_is_one_line(style, tmp_path):
+    plate = sequence(tmp_path / "in", moving_square(4))
+    out = str(tmp_path / "st.####.png")
+    with pytest.raises(KeyboardInterrupt):
+        vidstyle.stylize_video(plate, style, out, OPTS, VOPTS, callback=interrupt_after(2))
+    work = tmp_path / ".st.____.png.vidstyle"
+    prefix = _read_only(work)
+    done = subprocess.run([*prefix, sys.executable, "-m", "vidstyle", plate, style, "-o", out, "--size", "64",
+                           "--iterations", "8", "--warm-iterations", "4", "--tolerance", "0", "--device", "cpu",
+                           "-q"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    line = one_line(done.stderr)
+    assert done.returncode == 4 and "work folder" in line and "writable" in line
+
+
+def test_stray_files_in_the_work_folder_are_left_alone(style, tmp_path):
+    plate = sequence(tmp_path / "in", moving_square(4))
+    out = str(tmp_path / "st.####.png")
+    with pytest.raises(KeyboardInterrupt):
+        vidstyle.stylize_video(plate, style, out, OPTS, VOPTS, callback=interrupt_after(2))
+    work = tmp_path / ".st.____.png.vidstyle" / "all"
+    (work / "frames" / "notes.txt").write_text("mine")
+    (work / "memory" / "backup.pt").write_text("mine")
+    resumed = vidstyle.stylize_video(plate, style, out, OPTS, VOPTS)
+    assert [r.resumed for r in resumed.frames] == [True, True, False, False]
+
+
+def test_a_damaged_stored_frame_is_rendered_again_and_a_garbage_manifest_starts_afresh(style, tmp_path):
+    plate = sequence(tmp_path / "in", moving_square(4))
+    out = str(tmp_path / "st.####.png")
+    reference = vidstyle.stylize_video(plate, style, str(tmp_path / "ref.####.png"), OPTS, VOPTS)
+    with pytest.raises(KeyboardInterrupt):
+        vidstyle.stylize_video(plate, style, out, OPTS, VOPTS, callback=interrupt_after(3))
+    work = tmp_path / ".st.____.png.vidstyle" / "all"
+    stored = sorted((work / "frames").glob("*.png"))
+    stored[1].write_bytes(stored[1].read_bytes()[:100])      # frame 1002 damaged on disk
+    resumed = vidstyle.stylize_video(plate, style, out, OPTS, VOPTS)
+    assert [r.resumed for r in resumed.frames] == [True, False, False, False]
+    for n in range(1001, 1005):
+        assert digest(tmp_path / f"st.{n}.png") == digest(tmp_path / f"ref.{n}.png")
+    assert len(reference.frames) == 4
+    (work / "manifest.json").write_text("{ garbage")
+    for n in range(1001, 1005):
+        os.unlink(tmp_path / f"st.{n}.png")
+    again = vidstyle.stylize_video(plate, style, out, OPTS, VOPTS)   # rebuilt: no advice that cannot work
+    assert [r.resumed for r in again.frames] == [False] * 4
+
+
+def test_a_frame_of_another_size_is_refused_and_the_processor_goes_on(style):
+    stylizer = vidstyle.FrameStylizer(style, OPTS, VOPTS)
+    frames = moving_square(3)
+    stylizer.process(frames[0])
+    with pytest.raises(InputError, match="one size"):
+        stylizer.process(np.zeros((60, 40, 3), np.uint8))
+    out = stylizer.process(frames[1])
+    assert out.shape == (48, 64, 3) and not stylizer.record.shot_start   # still the same clip, warm
+    stylizer.reset()
+    assert stylizer.process(np.zeros((60, 40, 3), np.uint8)).shape == (60, 40, 3)   # announced: a new clip
+
+
+def test_pipe_refuses_absurd_sizes_and_speaks_of_a_full_device_or_a_closed_stdout(style, tmp_path):
+    raw = b"".join(f[..., ::-1].tobytes() for f in moving_square(2))
+    args = [sys.executable, "-m", "vidstyle", "pipe", style, "--size", "48", "--iterations", "2",
+            "--warm-iterations", "1", "--device", "cpu"]
+    done = subprocess.run([*args, "--frame-size", "100000x100000"], input=raw, capture_output=True, timeout=120,
+                          cwd=ROOT)
+    assert done.returncode == 2 and "--frame-size" in one_line(done.stderr.decode())
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([*args, "--frame-size", "64x48"], input=raw, stdout=full, stderr=subprocess.PIPE,
+                              timeout=300, cwd=ROOT)
+    assert done.returncode == 4 and "No space left" in one_line(done.stderr.decode())
+    done = subprocess.run(["sh", "-c", '"$@" >&-', "sh", *args, "--frame-size", "64x48"], input=raw,
+                          stderr=subprocess.PIPE, timeout=300, cwd=ROOT)
+    assert done.returncode in (2, 4) and one_line(done.stderr.decode())
+
+
+def test_a_double_ctrl_c_ends_in_one_line_every_time(style, tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(6))
+    for attempt, first in enumerate((0.5, 4.0, 6.0, 8.0)):   # while starting, loading, and during frames
+        proc = subprocess.Popen([sys.executable, "-m", "vidstyle", str(clip), style, "-o", str(tmp_path / "o.mp4"),
+                                 "--size", "48", "--iterations", "200", "--tolerance", "0", "--device", "cpu", "-q"],
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        time.sleep(first)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=120)[1]
+        assert proc.returncode == 130 and "interrupted" in one_line(err), (attempt, err)
+
+
+# -- found only after the work, or messages that mislead ------------------------------------------------
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "folder"])
+def test_a_damaged_frame_in_a_sequence_is_named_before_any_work(capsys, style, tmp_path, damage):
+    plate = sequence(tmp_path / "in", moving_square(5))
+    frame = tmp_path / "in" / "shot.1004.png"
+    if damage == "empty":
+        frame.write_bytes(b"")
+    elif damage == "truncated":
+        frame.write_bytes(frame.read_bytes()[:-30])
+    else:
+        frame.unlink()
+        frame.mkdir()
+    started = time.perf_counter()
+    code, _, err = run(capsys, plate, style, "-o", tmp_path / "st.####.png", "--iterations", "50", *FAST)
+    line = one_line(err)
+    assert code == 3 and "1004" in line and time.perf_counter() - started < 20
+    assert not glob.glob(str(tmp_path / "st.*"))
+
+
+def test_frames_of_another_padding_beside_a_sequence_are_left_out(capsys, style, tmp_path):
+    plate = sequence(tmp_path / "in", moving_square(3))
+    cv2.imwrite(str(tmp_path / "in" / "shot.1.png"), moving_square(1)[0])
+    code, _, err = run(capsys, plate, style, "-o", tmp_path / "st.####.png", *FAST)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.glob("st.*.png")) == ["st.1001.png", "st.1002.png", "st.1003.png"]
+    assert "shot.1.png" in err and "warning" in err
+
+
+@pytest.mark.parametrize("command", ["plan", "check"])
+def test_check_and_plan_on_a_still_say_what_they_are_for(capsys, content_path, command):
+    args = [command, content_path] if command == "plan" else [command, content_path, content_path]
+    code, _, err = run(capsys, *args)
+    line = one_line(err)
+    assert code == 3 and "single image" in line and "vidstyle IMAGE STYLE" not in line and command in line
+
+
+@pytest.mark.parametrize("option", [["--chunk-size", "0"], ["--retries", "-5"]])
+def test_cluster_options_are_refused_without_ray_and_checked_with_it(capsys, style, tmp_path, option):
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(2))
+    code, _, err = run(capsys, clip, style, "-o", tmp_path / "o.mp4", *option, *FAST)
+    assert code == 2 and "--ray" in one_line(err)
+    code, _, err = run(capsys, clip, style, "-o", tmp_path / "o.mp4", *option, "--ray", *FAST)
+    assert code == 2 and "whole number" in one_line(err)
+
+
+# -- nothing hangs ---------------------------------------------------------------------------------------
+
+def test_a_flat_objective_ends(style, tmp_path):
+    """Style and TV weights 0: the first frame starts at its optimum (gradient 0). It used to loop forever."""
+    clip = write_clip(tmp_path / "clip.mp4", moving_square(4))
+    done = subprocess.run([sys.executable, "-m", "vidstyle", str(clip), style, "-o", str(tmp_path / "o.mp4"),
+                           "--style-weight", "0", "--tv-weight", "0", *FAST], capture_output=True, text=True,
+                          timeout=240, cwd=ROOT)   # generous: it proves termination, not speed
+    assert done.returncode == 0, done.stderr
+    assert frame_count(tmp_path / "o.mp4") == 4

@@ -409,8 +409,10 @@ class WorkFolder:
         def write(tmp: str) -> None:
             try:
                 torch.save(memory_to(memory, "cpu"), tmp)
-            except RuntimeError as exc:   # torch's own word for a failed write (a full disk): an OSError
-                raise OSError(errno.EIO, str(exc).splitlines()[0]) from None
+            except RuntimeError as exc:   # how torch says a write failed (a full disk, a file-size limit)
+                raise OutputError(f"cannot save the optimiser's memory in the work folder {self.root}: the write "
+                                  f"failed as on a full disk ({str(exc).splitlines()[0].strip()}); free some "
+                                  f"space, then run the same command to resume") from None
 
         with _file_system("save a checkpoint", self.root):
             os.makedirs(self.memories, exist_ok=True)

@@ -263,7 +263,10 @@ class VideoSource(FrameSource):
         if self.scan is None or not keep or max(keep) >= self.scan.frames:
             raise ValueError("timing() needs check() to have decoded the frames first")
         times = [self.scan.times[n] for n in keep]
-        durations = [self.scan.durations[n] for n in keep]
+        # A frame lasts until the next one starts (a stream's own duration field holds the nominal
+        # one, not the gap of a variable frame rate); the last frame keeps its own.
+        every = self.scan.times
+        durations = [every[n + 1] - every[n] if n + 1 < len(every) else self.scan.durations[n] for n in keep]
         rate = fps or self.fps or _rate_of(times)
         varies = media.is_variable_rate(self.scan.times[:max(keep) + 1], self.fps)
         warnings = []

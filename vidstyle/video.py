@@ -302,9 +302,12 @@ def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callb
             pass
         raise
     finally:
+        # Wait for the reader and the flow workers to finish what they hold (a frame's decode, a
+        # flow: fractions of a second): a thread still inside OpenCV when the interpreter exits can
+        # abort the process (a double Ctrl-C used to end in exit 134).
         stop.set()
-        reader.join(timeout=5)
-        flows.shutdown(wait=False, cancel_futures=True)
+        reader.join()
+        flows.shutdown(wait=True, cancel_futures=True)
     if writer.error is not None:
         raise writer.error
     summary.warnings += job.source.warnings
