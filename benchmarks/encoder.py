@@ -25,11 +25,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import cv2  # noqa: E402
-import torch  # noqa: E402
 
-from vidstyle import StyleOptions, images, media  # noqa: E402
+from vidstyle import images, media, metrics  # noqa: E402
 from vidstyle.options import DEFAULT_CODEC, DEFAULT_CRF  # noqa: E402
-from vidstyle.engine import Stylizer  # noqa: E402
 from vidstyle.sources import open_sequence  # noqa: E402
 from suite import publish  # noqa: E402
 
@@ -72,13 +70,10 @@ def main() -> None:
     pngs = {f.number: f.pixels for f in seq.frames()}
     numbers = sorted(pngs)
     wanted = args.frames or numbers
-    judge = Stylizer([images.read_image(args.style).pixels],
-                     StyleOptions(content_weight=0.0, style_weight=1.0, tv_weight=0.0, precision="fp32", size=None))
+    measure = metrics.judge([images.read_image(args.style).pixels])
 
     def style_loss(img):
-        with torch.no_grad():
-            _, parts = judge.losses(images.to_tensor(img, judge.device), {}, judge.style_targets(*img.shape[:2]))
-        return float(parts["style"])
+        return metrics.frame_losses(measure, img, img)["style"]
 
     reference = {n: style_loss(pngs[n]) for n in wanted}
     h, w = pngs[numbers[0]].shape[:2]

@@ -24,6 +24,7 @@ Needs ../shared/data, or --clip/--style.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -60,11 +61,32 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def run_mode(clip: str, style: str, mode: str, frames: int, size: int, folder: str) -> dict:
-    """One `vidstyle` process; returns its per-frame report, wall time and peak RSS (MiB)."""
+@contextlib.contextmanager
+def tree(rev: str | None):
+    """The command line (``cli.py``) of commit ``rev``, checked out for the run and removed after; this tree's for None.
+
+    How ``--base REV`` measures an older vidstyle beside this one, on the same
+    machine in the same run (each cli.py imports the vidstyle beside it).
+    """
+    if rev is None:
+        yield os.path.join(ROOT, "cli.py")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = os.path.join(tmp, "tree")
+        subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", folder, rev], check=True,
+                       capture_output=True)
+        try:
+            yield os.path.join(folder, "cli.py")
+        finally:
+            subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", folder], capture_output=True)
+
+
+def run_mode(clip: str, style: str, mode: str, frames: int, size: int, folder: str,
+             cli: str = os.path.join(ROOT, "cli.py")) -> dict:
+    """One `vidstyle` process (``cli``: a tree's cli.py); returns its per-frame report, wall time and peak RSS (MiB)."""
     out = os.path.join(folder, f"{mode}.####.png")
     report = os.path.join(folder, f"{mode}.json")
-    cmd = [sys.executable, os.path.join(ROOT, "cli.py"), clip, style, "-o", out, "--size", str(size),
+    cmd = [sys.executable, cli, clip, style, "-o", out, "--size", str(size),
            "--frames", f"0-{frames - 1}", "--warm-start", mode, "--report", report, "--quiet"]
     wall, peak = timed(cmd)
     with open(report) as handle:
@@ -92,11 +114,12 @@ def timed(cmd: list[str], cwd: str | None = None) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
-def measure(clip: str, style: str, mode: str, frames: int, size: int, repeats: int) -> dict:
+def measure(clip: str, style: str, mode: str, frames: int, size: int, repeats: int,
+            cli: str = os.path.join(ROOT, "cli.py")) -> dict:
     runs = []
     for r in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
-            run = run_mode(clip, style, mode, frames, size, tmp)
+            run = run_mode(clip, style, mode, frames, size, tmp, cli)
             rows = run["report"]["frames"]
             quality = metrics.check(clip, run["pattern"], [style])
             runs.append(dict(
@@ -129,10 +152,16 @@ def check_inputs(args) -> None:
 def main() -> None:
     ap = arguments(__doc__, "RESULTS.md")
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    ap.add_argument("--base", default=None, help="also run this commit's vidstyle, in the same run, and compare")
     args = ap.parse_args()
     check_inputs(args)
     began = time.perf_counter()
     rows = {mode: measure(args.clip, args.style, mode, args.frames, args.size, args.repeats) for mode in args.modes}
+    before = {}
+    if args.base:
+        with tree(args.base) as cli:
+            before = {mode: measure(args.clip, args.style, mode, args.frames, args.size, args.repeats, cli)
+                      for mode in args.modes}
     content, style_px = first_frame(args.clip), images.read_image(args.style).pixels
     engine = [per_iteration(content, style_px, args.size, "auto") for _ in range(args.repeats)]
     iteration = {k: statistics.median(e[k] for e in engine) for k in ("engine", "bare", "ratio")}
@@ -142,7 +171,8 @@ def main() -> None:
     source = statistics.median(r["source"] for r in rows.values())
     lines = [
         "# Benchmark suite", "",
-        f"Command: `python benchmarks/suite.py --frames {args.frames} --size {args.size} --repeats {args.repeats}` "
+        f"Command: `python benchmarks/suite.py --frames {args.frames} --size {args.size} --repeats {args.repeats}"
+        f"{' --base ' + args.base if args.base else ''}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
@@ -174,6 +204,16 @@ def main() -> None:
         for name, value, limit in checks:
             lines.append(f"| {name} | {value:.3f} | <= {limit} | {'yes' if value <= limit else 'NO'} |")
         lines.append(f"| E_warp flow / source (the floor is 1) | {f['ewarp'] / f['source']:.2f} | - | - |")
+    if before:
+        lines += ["", f"Against commit {args.base}, run after this tree on the same machine (this / base; issue #18: "
+                      f"within 1.03, or lower):", "",
+                  "| warm start | E_warp | style loss | content loss | later iterations | later / first |",
+                  "|---|---|---|---|---|---|"]
+        for mode, r in rows.items():
+            b = before[mode]
+            lines.append(f"| {mode} | {r['ewarp'] / b['ewarp']:.3f} | {r['style'] / b['style']:.3f} | "
+                         f"{r['content'] / b['content']:.3f} | {r['later_its']:.0f} / {b['later_its']:.0f} | "
+                         f"{(r['later'] / r['first']) / (b['later'] / b['first']):.3f} |")
     lines += ["", "Engine cost per iteration (same process, same layers, size and precision; medians):", "",
               "| size | precision | engine s / iteration | bare VGG-19 forward+backward s | ratio |",
               "|---|---|---|---|---|",

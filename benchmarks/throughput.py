@@ -42,7 +42,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from suite import SHARED, cpu_name, publish, timed  # noqa: E402
+from suite import SHARED, cpu_name, publish, timed, tree  # noqa: E402
 
 SIZES = {"512": "512", "720p": "full", "1080p": "full"}
 SOURCE_STAGES = ("decode", "flow", "mask", "store", "write")
@@ -110,30 +110,19 @@ def main() -> None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     results, base = {}, {}
     began = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        base_cli = None
-        if args.base:
-            tree = os.path.join(tmp, "base")
-            subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", tree, args.base], check=True,
-                           capture_output=True)
-            base_cli = os.path.join(tree, "cli.py")
-        try:
-            for name in args.sizes:
-                clip = upscaled(args.clip, tmp, frames[name]) if name == "1080p" else args.clip
-                folder = os.path.join(tmp, name)
-                os.makedirs(folder)
-                results[name] = analyse(run(os.path.join(ROOT, "cli.py"), clip, args.style, SIZES[name],
-                                            frames[name], folder, extra))
-                print(name, json.dumps(results[name]), flush=True)
-                if base_cli:
-                    os.makedirs(folder + "-base")
-                    data = run(base_cli, clip, args.style, SIZES[name], frames[name], folder + "-base", extra)
-                    base[name] = data["wall"]
-                    print(name, "base wall", round(data["wall"], 1), flush=True)
-        finally:
-            if base_cli:
-                subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", os.path.dirname(base_cli)],
-                               capture_output=True)
+    with tempfile.TemporaryDirectory() as tmp, tree(args.base) as base_cli:
+        for name in args.sizes:
+            clip = upscaled(args.clip, tmp, frames[name]) if name == "1080p" else args.clip
+            folder = os.path.join(tmp, name)
+            os.makedirs(folder)
+            results[name] = analyse(run(os.path.join(ROOT, "cli.py"), clip, args.style, SIZES[name],
+                                        frames[name], folder, extra))
+            print(name, json.dumps(results[name]), flush=True)
+            if args.base:
+                os.makedirs(folder + "-base")
+                data = run(base_cli, clip, args.style, SIZES[name], frames[name], folder + "-base", extra)
+                base[name] = data["wall"]
+                print(name, "base wall", round(data["wall"], 1), flush=True)
     lines = [
         "# Throughput", "",
         f"Command: `python benchmarks/throughput.py --sizes {' '.join(args.sizes)} --frames "

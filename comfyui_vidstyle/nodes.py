@@ -38,8 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vidstyle import FrameStylizer, StyleOptions, VideoOptions
+from vidstyle import FrameStylizer, StyleOptions, VideoOptions, jobs
 from vidstyle.errors import ConfigError
+from vidstyle.images import quantise
 from vidstyle.options import DEFAULT_PRESET, PRESETS, WARM_STARTS
 
 CATEGORY = "vidstyle"
@@ -161,20 +162,18 @@ class _Progress:
         if self.bar is None:
             return
         from PIL import Image
-        preview = Image.fromarray(np.round(np.clip(output[..., ::-1], 0, 1) * 255).astype(np.uint8))
+        preview = Image.fromarray(quantise(output[..., ::-1], 8))
         self.bar.update_absolute(self.done * STEPS_PER_FRAME, self.total, ("JPEG", preview, 512))
 
 
-def _stylize_batch(processor: FrameStylizer, batch: torch.Tensor, node_id: str | None = None,
-                   each_on_its_own: bool = False) -> torch.Tensor:
-    """Every entry of an IMAGE batch through ``processor``, in order, with ComfyUI's progress and cancel."""
+def _stylize_batch(processor: FrameStylizer, kind: jobs.Kind, batch: torch.Tensor,
+                   node_id: str | None = None) -> torch.Tensor:
+    """Every entry of an IMAGE batch through ``processor`` as ``kind`` says (jobs.py), with ComfyUI's progress."""
     progress = _Progress(len(batch), node_id)
     out = []
-    for entry in batch:
-        if each_on_its_own:
-            processor.reset()
-        out.append(processor.process(to_bgr(entry), callback=progress.iteration))
-        progress.frame(out[-1])
+    for frame in jobs.stylize_frames(kind, processor, (to_bgr(entry) for entry in batch), progress.iteration):
+        out.append(frame)
+        progress.frame(frame)
     return to_image(out)
 
 
@@ -277,9 +276,10 @@ class StylizeVideoFrames:
         styles = _styles(style)
         key = (options, video, hashlib.sha256(b"".join(s.tobytes() for s in styles)).hexdigest())
         meta = meta_batch(prompt)
+        kind = jobs.kind_of(frames)   # a batch of frames: a clip
         session = _session_for(unique_id, key, new_clip, first_frame, meta,
-                               lambda: FrameStylizer(styles, options, video))
-        out = _stylize_batch(session.processor, frames, unique_id)
+                               lambda: jobs.processor(kind, styles, options, video))
+        out = _stylize_batch(session.processor, kind, frames, unique_id)
         session.fed += len(frames)
         session.meta_batch = meta
         _SESSIONS[unique_id] = session
@@ -307,9 +307,9 @@ class StylizeImage:
     def stylize(self, image: torch.Tensor, style: torch.Tensor, preset: str, size: int, style_weight: float,
                 seed: int, keep_colors: bool, iterations: int = 0, unique_id: str | None = None):
         options = _options(preset, size, style_weight, seed, keep_colors, iterations)
-        # Every entry starts a shot of its own: no warm start, no temporal loss.
-        processor = FrameStylizer(_styles(style), options, VideoOptions(warm_start="none", cuts="none"))
-        return (_stylize_batch(processor, image, unique_id, each_on_its_own=True),)
+        kind = jobs.kind_of(image[0])   # one image: a still; every entry of the batch is one on its own
+        processor = jobs.processor(kind, _styles(style), options)
+        return (_stylize_batch(processor, kind, image, unique_id),)
 
 
 NODE_CLASS_MAPPINGS = {"VidstyleStylizeVideoFrames": StylizeVideoFrames, "VidstyleStylizeImage": StylizeImage}

@@ -4,7 +4,7 @@ import torch
 
 import vidstyle
 from vidstyle import ConfigError, StyleOptions
-from vidstyle.engine import Stylizer, level_sizes
+from vidstyle.engine import Plan, Stylizer, level_sizes
 
 from .conftest import FAST, make_content, make_style
 
@@ -21,8 +21,8 @@ def test_optimisation_lowers_content_and_style_loss_together():
     vidstyle.stylize_image(make_content(), make_style(), StyleOptions(**{**FAST, "iterations": 30}),
                            init="noise", style_weight=1.0, callback=seen.append)
     first, last = seen[0], seen[-1]
-    assert last.content_loss < 0.6 * first.content_loss
-    assert last.style_loss < 0.85 * first.style_loss
+    assert last.losses["content"] < 0.6 * first.losses["content"]
+    assert last.losses["style"] < 0.85 * first.losses["style"]
 
 
 @pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
@@ -58,7 +58,8 @@ def test_callback_reports_every_iteration():
     p = seen[-1]
     assert p.max_iterations == FAST["iterations"] and p.levels == 1
     assert (p.height, p.width) == out.shape[:2] == (36, 48)
-    assert p.loss == pytest.approx(p.content_loss + p.style_loss + p.tv_loss, rel=1e-5)
+    assert set(p.losses) == {"content", "style", "tv"}
+    assert p.loss == pytest.approx(sum(p.losses.values()), rel=1e-5)
     assert all(b.elapsed >= a.elapsed for a, b in zip(seen, seen[1:]))
 
 
@@ -134,9 +135,8 @@ def test_a_warm_frame_resumes_lbfgs_with_the_last_frames_curvature():
     opts = StyleOptions(**FAST)
     st = Stylizer([_px(make_style())], opts)
     content = _px(make_content())
-    st.stylize(content, iterations=8)
-    memory = st.memory
-    assert memory is not None and memory["old_dirs"] and float(memory["H_diag"]) > 0
+    memory = st.run(content, Plan(iterations=8)).memory     # returned, not left behind
+    assert len(memory) > 0 and memory.scale > 0
     first_steps = {}
     for name, carried in (("fresh", None), ("resumed", memory)):
         seen = []

@@ -225,8 +225,10 @@ def test_a_finished_chunk_renders_again_when_a_new_plate_arrives(style, tmp_path
     vidstyle.stylize_video(plate, style, out, OPTS, video)
     before = digest(tmp_path / "st.1004.png")
     assert all(r.resumed for r in vidstyle.stylize_video(plate, style, out, OPTS, video).frames)   # no-op
-    time.sleep(0.01)   # a new mtime even on coarse file systems
     sequence(tmp_path / "plate", moving_square(4, background=40))
+    for frame in (tmp_path / "plate").iterdir():   # a new mtime even on coarse file systems, without waiting
+        stat = frame.stat()
+        os.utime(frame, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
     again = vidstyle.stylize_video(plate, style, out, OPTS, video)
     assert not any(r.resumed for r in again.frames) and digest(tmp_path / "st.1004.png") != before
 
@@ -353,23 +355,36 @@ def test_the_next_run_removes_what_a_killed_encode_left(capsys, style, tmp_path)
     assert not any(p.exists() for p in litter) and not hidden(tmp_path)
 
 
+def _gone(pid: int, within: float = 10.0) -> bool:
+    """Whether process ``pid`` has ended (it may take a moment to be reaped once its parent is gone)."""
+    deadline = time.time() + within
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_sigterm_during_the_audio_mux_exits_in_one_line_and_resumes(style, tmp_path):
     clip = write_clip(tmp_path / "clip.mp4", moving_square(4))
     marker = tmp_path / "muxing"
-    fake = _stand_in_ffmpeg(tmp_path, f'if [[ " $* " == *" 1:a:0? "* ]]; then touch {marker}; exec sleep 60; fi')
+    # The mux step becomes a long sleep (the same process: exec keeps the shell's id, written to the marker).
+    fake = _stand_in_ffmpeg(tmp_path, f'if [[ " $* " == *" 1:a:0? "* ]]; then echo $$ > {marker}; exec sleep 60; fi')
     out = tmp_path / "out.mp4"
     command = [sys.executable, "-m", "vidstyle", str(clip), style, "-o", str(out), *FAST]
     victim = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True,
                               env={**os.environ, "IMAGEIO_FFMPEG_EXE": fake})
     deadline = time.time() + 240
-    while not marker.exists() and victim.poll() is None and time.time() < deadline:
+    while not (marker.exists() and marker.read_text().strip()) and victim.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     assert marker.exists(), victim.stderr.read()
     victim.send_signal(signal.SIGTERM)
     err = victim.communicate(timeout=60)[1]
     assert victim.returncode == 143 and "terminated" in one_line(err)
     assert not glob.glob(str(tmp_path / ".*partial*")) and not out.exists()
-    assert subprocess.run(["pgrep", "-f", "sleep 60"], capture_output=True).returncode != 0   # no child left
+    assert _gone(int(marker.read_text()))   # the ffmpeg it started is not left behind
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert frame_count(out) == 4 and not hidden(tmp_path)

@@ -216,7 +216,11 @@ def test_report_json(clip, style, tmp_path):
     first, second = data["frames"][0], data["frames"][1]
     assert first["shot_start"] and first["reliable_fraction"] is None and first["iterations"] == 8
     assert not second["shot_start"] and 0 < second["reliable_fraction"] <= 1
-    assert second["iterations"] <= 4 and second["temporal_loss"] >= 0 and second["seconds"] > 0
+    assert second["iterations"] <= 4 and second["seconds"] > 0
+    # Every term's weighted value by name; the temporal term only on frames that continue a shot.
+    assert set(first["losses"]) == {"content", "style", "tv"}
+    assert set(second["losses"]) == {"content", "style", "tv", "temporal"} and second["losses"]["temporal"] >= 0
+    assert second["loss"] == pytest.approx(sum(second["losses"].values()), abs=1e-5)
     # Where each frame's time went: every stage named, optimisation timestamps in order, frame after frame.
     from vidstyle.temporal import STAGES
     for row in data["frames"]:

@@ -161,7 +161,7 @@ def plan(input_path: str, chunk_size: int = DEFAULT_CHUNK_SIZE, video: VideoOpti
     chunks = split(source.numbers, shots, chunk_size, video.warmup)
     if video.frames is not None:
         # A range that starts inside a shot of the whole input: its first
-        # chunk warms up too, as its render will (video.warmup_frames).
+        # chunk warms up too, as its render will (shots.warmup_frames).
         before = warmup_frames(input_path, everything, [chunks[0].first], video)
         if before:
             chunks[0] = dataclasses.replace(chunks[0], warmup=len(before), starts_at_cut=False)

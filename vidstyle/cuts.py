@@ -21,7 +21,7 @@ THUMB_SIDE = 128
 
 
 def _signature(frame: np.ndarray) -> np.ndarray:
-    """(H, W, 3) float BGR [0, 1] -> a normalised 2-D hue/saturation histogram."""
+    """(H, W, 3) float BGR [0, 1] -> a normalised 3-D hue/saturation/value histogram (16x4x4 bins), flattened."""
     h, w = frame.shape[:2]
     scale = THUMB_SIDE / max(h, w)
     thumb = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
@@ -39,17 +39,12 @@ class CutDetector:
     def __init__(self, threshold: float = DEFAULT_CUT_THRESHOLD):
         self.threshold = threshold
         self._previous: np.ndarray | None = None
-        self.last_score = 0.0
 
     def score(self, frame: np.ndarray) -> float:
-        """1 - histogram correlation with the previous frame (0 = same colours); updates state."""
+        """1 - histogram correlation with the previous frame (0 = same colours; 1 for the first); updates state."""
         sig = _signature(frame)
         prev, self._previous = self._previous, sig
-        if prev is None:
-            self.last_score = 1.0
-        else:
-            self.last_score = 1.0 - float(cv2.compareHist(prev, sig, cv2.HISTCMP_CORREL))
-        return self.last_score
+        return 1.0 if prev is None else 1.0 - float(cv2.compareHist(prev, sig, cv2.HISTCMP_CORREL))
 
     def is_cut(self, frame: np.ndarray) -> bool:
         first = self._previous is None

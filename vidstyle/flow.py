@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .images import quantise
+
 # Ruder 2016, section 3.1: a pixel is occluded where the forward flow, taken
 # where the backward flow points, does not cancel the backward flow ...
 OCCLUSION_REL, OCCLUSION_ABS = 0.01, 0.5
@@ -29,7 +31,7 @@ BOUNDARY_REL, BOUNDARY_ABS = 0.01, 0.002
 
 def _grey(frame: np.ndarray) -> np.ndarray:
     """(H, W, 3) float BGR [0, 1] -> (H, W) uint8, what DIS takes."""
-    return cv2.cvtColor(np.round(np.clip(frame, 0, 1) * 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor(quantise(frame, 8), cv2.COLOR_BGR2GRAY)
 
 
 class FlowEstimator:

@@ -30,8 +30,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .errors import OutputError
-from .images import partial_path, write_image
-from .options import CODECS, DEFAULT_CODEC, DEFAULT_CRF
+from .images import partial_path, quantise, write_image
+from .options import DEFAULT_CODEC, DEFAULT_CRF, check_codec
 
 # How each codec is written. Brush strokes are fine, saturated colour texture: x264's default
 # tuning smooths it away and 4:2:0's chroma, halved by ffmpeg's default scaler, smears it (the
@@ -73,9 +73,12 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def command(*args: str) -> list[str]:
-    """An ffmpeg command line: the bundled binary, no banner, no stdin, only errors on stderr."""
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
+def command(*args: str, loglevel: str = "error") -> list[str]:
+    """An ffmpeg command line: the bundled binary, no banner, no stdin, only ``loglevel`` and worse on stderr.
+
+    Every ffmpeg vidstyle runs starts here (probing asks for "info": the streams are listed at that level).
+    """
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, *args]
 
 
 def _tail(text: str, lines: int = 6) -> str:
@@ -93,8 +96,7 @@ class Probe:
 
 def probe(path: str) -> Probe:
     """The audio stream of ``path`` as ffmpeg sees it (``Probe``)."""
-    done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", path],
-                          capture_output=True, text=True, errors="replace")
+    done = subprocess.run(command("-i", path, loglevel="info"), capture_output=True, text=True, errors="replace")
     found = re.search(r"Stream #\d+:\d+.*?: Audio: ([A-Za-z0-9_]+)", done.stderr)
     return Probe(found is not None, found.group(1) if found else None)
 
@@ -266,8 +268,7 @@ class VideoWriter:
 
     def __init__(self, path: str, width: int, height: int, fps: Fraction, codec: str = DEFAULT_CODEC,
                  crf: int = DEFAULT_CRF):
-        if codec not in CODECS:
-            raise OutputError(f"unknown codec {codec!r}: use one of {', '.join(CODECS)}")
+        check_codec(codec)
         self.path, self.width, self.height = path, width, height
         padded = (width + width % 2, height + height % 2)
         self._start(command("-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{padded[0]}x{padded[1]}",
@@ -290,7 +291,7 @@ class VideoWriter:
         return OutputError(f"ffmpeg failed {what} {self.path}: {said}")
 
     def write(self, pixels: np.ndarray) -> None:
-        bgr = _even(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8))
+        bgr = _even(quantise(pixels, 8))
         try:
             self._proc.stdin.write(np.ascontiguousarray(bgr).tobytes())
         except OSError:  # broken pipe: ffmpeg has died
@@ -322,8 +323,7 @@ class TimedWriter(VideoWriter):
 
     def __init__(self, path: str, files: Sequence[str], durations: Sequence[float], listing: str,
                  codec: str = DEFAULT_CODEC, crf: int = DEFAULT_CRF):
-        if codec not in CODECS:
-            raise OutputError(f"unknown codec {codec!r}: use one of {', '.join(CODECS)}")
+        check_codec(codec)
         self.path = path
         with open(listing, "w") as handle:
             handle.write("ffconcat version 1.0\n")

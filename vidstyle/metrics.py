@@ -56,7 +56,7 @@ def farneback_flow(frame: np.ndarray, reference: np.ndarray) -> np.ndarray:
     and 15 px windows: coarse enough for the motion of real footage at
     256-1080 px.
     """
-    grey = [cv2.cvtColor(np.round(np.clip(f, 0, 1) * 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    grey = [cv2.cvtColor(images.quantise(f, 8), cv2.COLOR_BGR2GRAY)
             for f in (frame, reference)]
     return cv2.calcOpticalFlowFarneback(grey[0], grey[1], None, 0.5, 5, 15, 5, 5, 1.1, 0)
 
@@ -146,6 +146,31 @@ def _pairs_of(source: FrameSource, styled: FrameSource):
     yield from ((b.number, a.number, a.pixels, b.pixels) for a, b in zip(source.frames(), styled.frames()))
 
 
+def judge(styles: Sequence[np.ndarray], options: StyleOptions | None = None):
+    """A ``Stylizer`` that measures rather than paints: content and style weight 1 (style 0 without styles), fp32.
+
+    ``options``: the layers, pooling and weights file of the loss network
+    (default StyleOptions()); every frame is measured at its own size.
+    """
+    from .engine import Stylizer  # torch and the network load only when losses are wanted
+
+    options = (options or StyleOptions()).replace(content_weight=1.0, style_weight=1.0 if styles else 0.0,
+                                                  tv_weight=0.0, precision="fp32", size=None)
+    return Stylizer(list(styles), options)
+
+
+def frame_losses(measure, image: np.ndarray, content: np.ndarray) -> dict[str, float]:
+    """The content (and style) loss of ``image`` against ``content``, both (H, W, 3) BGR [0, 1], by ``judge``.
+
+    ``content`` is resized to ``image``'s size first. These are the numbers
+    ``vidstyle check`` reports (relative errors, weight 1, fp32).
+    """
+    objective = measure.objective(images.to_tensor(images.resize(content, image.shape[:2]), measure.device))
+    with torch.no_grad():
+        _, parts = objective(images.to_tensor(image, measure.device))
+    return {name: float(value) for name, value in parts.items()}
+
+
 def check(source_path: str, styled_path: str, styles: Sequence[str] | None = None,
           options: StyleOptions | None = None, callback: Callable[[int, int], None] | None = None,
           cuts: str | Sequence[int] = DEFAULT_CUTS) -> StabilityReport:
@@ -160,7 +185,6 @@ def check(source_path: str, styled_path: str, styles: Sequence[str] | None = Non
     render's own shot rule (``shots.ShotTracker``) decides, and pairs across
     a cut are left out.
     """
-    from .engine import Stylizer  # torch and the network load only when losses are wanted
     from .stylize import as_path_list
 
     source, styled = open_source(source_path, purpose="check"), open_source(styled_path, purpose="check")
@@ -171,13 +195,11 @@ def check(source_path: str, styled_path: str, styles: Sequence[str] | None = Non
         raise InputError(f"{styled_path} is {styled.width}x{styled.height} but {source_path} is "
                          f"{source.width}x{source.height}: not the same picture")
     style_px = [images.read_image(p, "style image").pixels for p in as_path_list(styles)] if styles else []
-    options = (options or StyleOptions()).replace(content_weight=1.0, style_weight=1.0 if style_px else 0.0,
-                                                  tv_weight=0.0, precision="fp32", size=None)
-    judge = Stylizer(style_px, options)   # without style images: content loss alone
+    measure = judge(style_px, options)   # without style images: content loss alone
     shots = ShotTracker(cuts)
     total = len(styled.numbers)
     pairs: list[PairRecord] = []
-    cuts: list[int] = []
+    cut_frames: list[int] = []
     style_l: list[float] = []
     content_l: list[float] = []
     prev = None
@@ -188,18 +210,14 @@ def check(source_path: str, styled_path: str, styles: Sequence[str] | None = Non
         cut = shots.starts_shot(src, source_number)   # numbered as the render numbered it
         if prev is not None:
             if cut:
-                cuts.append(number)
+                cut_frames.append(number)
                 pairs.append(PairRecord(number, None, None))
             else:
                 pairs.append(PairRecord(number, *pair_errors(prev[0], src, prev[1], out)))
-        with torch.no_grad():
-            x = images.to_tensor(out, judge.device)
-            content_t = judge.content_targets(images.to_tensor(src, judge.device))
-            style_t = judge.style_targets(height, width) if style_px else {}
-            _, parts = judge.losses(x, content_t, style_t)
-        content_l.append(float(parts["content"]))
+        parts = frame_losses(measure, out, src)
+        content_l.append(parts["content"])
         if style_px:
-            style_l.append(float(parts["style"]))
+            style_l.append(parts["style"])
         prev = (src, out)
         if callback is not None:
             callback(done + 1, total)
@@ -221,8 +239,8 @@ def check(source_path: str, styled_path: str, styles: Sequence[str] | None = Non
         ewarp=statistics.fmean(p.ewarp for p in within) if within else None,
         ewarp_source=statistics.fmean(p.ewarp_source for p in within) if within else None,
         style_loss=statistics.fmean(style_l) if style_l else None,
-        content_loss=statistics.fmean(content_l), flicker=flicker, cuts=cuts, pairs=pairs)
+        content_loss=statistics.fmean(content_l), flicker=flicker, cuts=cut_frames, pairs=pairs)
 
 
-__all__ = ["PairRecord", "StabilityReport", "check", "farneback_flow", "occlusion_mask", "pair_errors",
-           "warping_error"]
+__all__ = ["PairRecord", "StabilityReport", "check", "farneback_flow", "frame_losses", "judge", "occlusion_mask",
+           "pair_errors", "warping_error"]

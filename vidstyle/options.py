@@ -17,7 +17,6 @@ from .errors import ConfigError
 from .vgg import check_layers
 
 Optimizer = Literal["lbfgs", "adam"]
-Device = Literal["auto", "cpu", "cuda", "mps"]
 
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)  # the paper's conv4_2 (Caffe's ReLU is in place)
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -32,8 +31,8 @@ DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # asking, and a CPU user a size that finishes today.
 #
 # warm_iterations is the most a warm frame may take; it stops sooner when it
-# is done (WARM_PLATEAU below), 10 iterations for the median frame of the Big
-# Buck Bunny clip at 512 px (benchmarks/QUALITY_512.md).
+# is done (the warm-start rule's plateau, warmstart.py), 10 iterations for the
+# median frame of the Big Buck Bunny clip at 512 px (benchmarks/QUALITY_512.md).
 PRESETS: dict[str, dict[str, object]] = {
     "draft": dict(size=256, gpu_size=640, iterations=150, scales=1, tolerance=3e-3, warm_iterations=8),
     "standard": dict(size=512, gpu_size=1280, iterations=300, scales=1, tolerance=1e-3, warm_iterations=16),
@@ -42,20 +41,11 @@ PRESETS: dict[str, dict[str, object]] = {
 DEFAULT_PRESET = "standard"
 _STANDARD = PRESETS[DEFAULT_PRESET]
 
-# Warm frames (temporal.py), chosen on the first 25 Big Buck Bunny frames at 512 px against frames
-# stylised on their own (benchmarks/quality.py; DEVELOPING.md lists every candidate measured):
-# a warm frame stops once its last WARM_PATIENCE iterations gained less than WARM_PLATEAU of its
-# loss (never before WARM_MIN_ITERATIONS, never after VideoOptions.warm_iterations); L-BFGS goes on
-# from the previous frame's memory (its last MEMORY_PAIRS curvature pairs) instead of restarting;
-# the temporal loss holds the warped image low-passed by TEMPORAL_LOWPASS_PX, leaving the finest
-# strokes to the style loss. The memory is checkpointed in the work folder at every shot start and
-# every MEMORY_CHECKPOINT_EVERY frames, so a run resumed after a crash redoes at most that many
-# frames and ends with the same bytes.
-WARM_PLATEAU = 0.008
-WARM_PATIENCE = 3
-WARM_MIN_ITERATIONS = 5
-TEMPORAL_LOWPASS_PX = 1.0
-MEMORY_PAIRS = 5
+# Warm frames: how a frame that continues a shot is started, held and budgeted is its warm-start
+# rule's (warmstart.py: the plateau stop, the carried L-BFGS memory, the low-passed temporal term,
+# each with its measurement). The optimiser's memory is checkpointed in the work folder at every
+# shot start and every MEMORY_CHECKPOINT_EVERY frames, so a run resumed after a crash redoes at most
+# that many frames and ends with the same bytes.
 MEMORY_CHECKPOINT_EVERY = 16
 
 # Below this a level of the coarse-to-fine schedule holds too little for
@@ -213,6 +203,12 @@ def _preset_fields(cls, preset: str) -> dict:
     return {k: v for k, v in PRESETS[preset].items() if k in names}
 
 
+def check_codec(codec: str) -> None:
+    """Refuse a codec vidstyle does not write (ConfigError): the one check, for renders, assemble and encoders."""
+    if codec not in CODECS:
+        raise ConfigError(f"codec must be one of {', '.join(CODECS)}, not {codec!r}")
+
+
 def whole_number(name: str, value, low: int, high: int | None = None) -> None:
     """Refuse ``value`` unless it is a whole number (not a bool) from ``low`` (to ``high``): the one such check."""
     if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
@@ -242,8 +238,9 @@ def _weight_list(name: str, values) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
-WarmStart = Literal["none", "previous", "flow"]
-WARM_STARTS: tuple[str, ...] = ("flow", "previous", "none")   # the choices, the default first
+# The names --warm-start takes, the default first: each names a rule object (warmstart.RULES).
+WARM_STARTS: tuple[str, ...] = ("flow", "previous", "none")
+WarmStart = Literal["flow", "previous", "none"]
 Codec = Literal["h264", "h264-444", "prores", "prores4444"]
 
 
@@ -294,8 +291,8 @@ class VideoOptions:
     accept_damaged: bool = False
 
     def __post_init__(self) -> None:
-        if self.warm_start not in ("none", "previous", "flow"):
-            raise ConfigError(f"warm start must be none, previous or flow, not {self.warm_start!r}")
+        if self.warm_start not in WARM_STARTS:
+            raise ConfigError(f"warm start must be one of {', '.join(WARM_STARTS)}, not {self.warm_start!r}")
         whole_number("warm_iterations", self.warm_iterations, 1)
         _finite_at_least("temporal_weight", self.temporal_weight, 0.0)
         if isinstance(self.cuts, str):
@@ -318,8 +315,7 @@ class VideoOptions:
                 raise ConfigError(f"fps must be more than 0 and at most 1000, not {fps}")
             object.__setattr__(self, "fps", fps)
         whole_number("crf", self.crf, 0, 51)
-        if self.codec not in CODECS:
-            raise ConfigError(f"codec must be one of {', '.join(CODECS)}, not {self.codec!r}")
+        check_codec(self.codec)
 
     def replace(self, **changes) -> "VideoOptions":
         """A copy with some fields changed (validated again)."""

@@ -29,6 +29,7 @@ import numpy as np
 
 from .engine import Progress
 from .errors import ConfigError, OutputError, StreamError
+from .images import quantise
 from .options import StyleOptions, VideoOptions, whole_number
 from .stylize import ImageLike
 from .temporal import FrameStylizer
@@ -80,8 +81,7 @@ class StreamFormat:
         """(h, w, 3) float BGR [0, 1] -> raw bytes of one frame at the stream's geometry."""
         if pixels.shape[:2] != (self.height, self.width):
             pixels = cv2.resize(pixels, (self.width, self.height), interpolation=cv2.INTER_CUBIC)
-        top = 65535.0 if self.dtype.itemsize == 2 else 255.0
-        values = np.round(np.clip(pixels, 0.0, 1.0) * top).astype(self.dtype)
+        values = quantise(pixels, 16 if self.dtype.itemsize == 2 else 8).astype(self.dtype)
         if PIX_FMTS[self.pix_fmt][1]:
             values = values[..., ::-1]
         return np.ascontiguousarray(values).tobytes()

@@ -12,12 +12,15 @@ share a folder):
   (its pixels at the output size, and whether it starts a shot), so a plate
   replaced at the same path is noticed frame by frame and never finished
   with the old plate's pictures;
-* ``memory/+0001016.<key>.pt``: the per-frame processor's L-BFGS memory after
-  that frame, at every shot start, every MEMORY_CHECKPOINT_EVERY frames and
-  when a run stops on Ctrl-C, SIGTERM or an error (the last two kept). A
-  resumed run goes on from the last stored frame with its memory; after a
-  crash it goes back to the last checkpoint and renders the frames after it
-  again (the same bytes come out);
+* ``memory/+0001016.<key>.pt``: the optimiser's L-BFGS memory after that
+  frame (``lbfgs.Memory.to_state`` written by ``torch.save``: a dict of
+  ``format`` "vidstyle.lbfgs-memory/1", ``steps`` and ``changes`` (m, n)
+  float32 tables of the last m curvature pairs, ``scale`` a float), at
+  every shot start, every MEMORY_CHECKPOINT_EVERY frames and when a run
+  stops on Ctrl-C, SIGTERM or an error (the last two kept). A resumed run
+  goes on from the last stored frame with its memory; after a crash it goes
+  back to the last checkpoint and renders the frames after it again (the
+  same bytes come out);
 * ``lock``: held (``flock``) while a process works on the folder; it names
   that process, so a second run of the same command refuses at once
   instead of racing the first.
@@ -33,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
-import errno
 import hashlib
 import json
 import os
@@ -46,7 +48,7 @@ import numpy as np
 import torch
 
 from . import images
-from .engine import memory_to
+from .lbfgs import Memory
 from .errors import BusyError, InputError, OutputError
 from .options import StyleOptions, VideoOptions
 from .outputs import Output
@@ -54,7 +56,8 @@ from .sequences import range_name
 from .sources import FrameSource
 
 # 2: stored frames carry their source key in the name (version 1 had none).
-STATE_VERSION = 2
+# 3: memory checkpoints in vidstyle's own format (lbfgs.Memory), no longer torch.optim's state.
+STATE_VERSION = 3
 # Options that decide how a result is delivered, not its pixels.
 _DELIVERY = ("frames", "crf", "codec", "fps", "accept_damaged")
 
@@ -375,10 +378,6 @@ class WorkFolder:
         images.write_image(path, pixels, 16)
         self._stored[number] = path
 
-    def load(self, number: int) -> np.ndarray:
-        """A stored frame, whatever its key (for encoding a finished run)."""
-        return images.read_image(self._stored[number], "stored frame").pixels
-
     def discard_from(self, number: int) -> None:
         """Forget the stored frames and memories of ``number`` and after (a run going back to a checkpoint)."""
         for n in [n for n in self._stored if n >= number]:
@@ -400,7 +399,7 @@ class WorkFolder:
         return sorted((int(m.group(1)), os.path.join(self.memories, name)) for m, name in found
                       if m and m.group(2) == "pt")
 
-    def save_memory(self, number: int, key: str, memory: dict | None, keep: int = 2) -> None:
+    def save_memory(self, number: int, key: str, memory: Memory | None, keep: int = 2) -> None:
         """Checkpoint the processor's memory after frame ``number`` (atomically); keep the last ``keep``."""
         if memory is None:
             return
@@ -408,7 +407,7 @@ class WorkFolder:
 
         def write(tmp: str) -> None:
             try:
-                torch.save(memory_to(memory, "cpu"), tmp)
+                torch.save(memory.to_state(), tmp)
             except RuntimeError as exc:   # how torch says a write failed (a full disk, a file-size limit)
                 raise OutputError(f"cannot save the optimiser's memory in the work folder {self.root}: the write "
                                   f"failed as on a full disk ({str(exc).splitlines()[0].strip()}); free some "
@@ -420,14 +419,14 @@ class WorkFolder:
             for _, old in self._memory_files()[:-keep]:
                 os.unlink(old)
 
-    def load_memory(self, number: int, key: str) -> dict | None:
+    def load_memory(self, number: int, key: str) -> Memory | None:
         """The memory checkpointed after frame ``number`` made from source frame ``key``, or None."""
         path = self._memory_path(number, key)
         if not os.path.isfile(path):
             return None
         try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except Exception:   # a damaged checkpoint is as good as none: the run goes back further
+            return Memory.from_state(torch.load(path, map_location="cpu", weights_only=True))
+        except Exception:   # a damaged or older checkpoint is as good as none: the run goes back further
             return None
 
     def last_checkpoint(self, before: int, since: int) -> int | None:

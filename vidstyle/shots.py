@@ -61,11 +61,6 @@ class ShotTracker:
         self.previous, self._forced = number, False
         return start
 
-    @property
-    def last_score(self) -> float | None:
-        """The detector's score for the last frame (1 - histogram correlation), None without detection."""
-        return None if self.detector is None else self.detector.last_score
-
 
 def warmup_frames(input_path: str, all_numbers: Sequence[int], wanted: Sequence[int],
                   video: VideoOptions) -> list[int]:
@@ -77,8 +72,9 @@ def warmup_frames(input_path: str, all_numbers: Sequence[int], wanted: Sequence[
     Cut detection looks at the same pairs of frames a whole run would.
     """
     from .sources import open_source
+    from .warmstart import rule_for
 
-    if video.warm_start == "none":
+    if not rule_for(video.warm_start).continues:
         return []   # frames do not depend on each other
     first = min(wanted)
     have = set(all_numbers)

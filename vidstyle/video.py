@@ -37,13 +37,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from . import images, media
-from .engine import Progress
 from .errors import InputError
 from .options import MEMORY_CHECKPOINT_EVERY, StyleOptions, VideoOptions
 from .preflight import Job, prepare
 from .resume import Decision, WorkFolder
+from .schedule import Progress
 from .stylize import PathLike
 from .temporal import FrameRecord
+from .warmstart import Carry
 
 REPORT_EVERY_S = 10.0
 
@@ -99,7 +100,7 @@ def stylize_video(input_path: PathLike, styles: PathLike | Sequence[PathLike], o
     with WorkFolder(job.output, video.frames, job.keep) as work:
         decision = work.decide(job.fingerprint, job.source, overwrite)
         if decision is Decision.DONE:
-            summary.frames = [FrameRecord(n, 0.0, 0, False, None, 0, 0, 0, 0, 0, resumed=True) for n in job.keep]
+            summary.frames = [FrameRecord.stored(n) for n in job.keep]
             return summary
         work.start(job.fingerprint, {"input": job.input_path, "output": job.output.path,
                                      "styles": job.style_paths, "frames": os.path.basename(work.root),
@@ -119,7 +120,7 @@ def stylize_video(input_path: PathLike, styles: PathLike | Sequence[PathLike], o
                     # Frames after the last memory checkpoint are rendered again (the same bytes
                     # come out); everything before it is reused.
                     work.discard_from(rewind.number)
-                    job.processor.restart()
+                    job.processor.analyser.restart()
                     summary = RunSummary(output=summary.output, fps=summary.fps)
                     if encoder is not None:
                         encoder.abort()
@@ -203,6 +204,7 @@ def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callb
     but the sound and the frame count.
     """
     processor, warmup = job.processor, set(job.warmup)
+    analyser, renderer = processor.analyser, processor.renderer   # the reader's half, this thread's half
     processor.start_clock(start)
     total = len(job.source.numbers)
     stop = threading.Event()
@@ -219,10 +221,10 @@ def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callb
             decode = time.perf_counter() - t0
             if frame is None:
                 break
-            src = processor.analyse(frame.pixels, frame.number, flows=False)
+            src = analyser.analyse(frame.pixels, frame.number, flows=False)
             src.stages["decode"] = decode
             # A frame stored by an earlier run is likely reused: its flows would be wasted.
-            pending = None if work.has(frame.number) else flows.submit(processor.compute_flows, src)
+            pending = None if work.has(frame.number) else flows.submit(analyser.compute_flows, src)
             if not _put(analysed, (src, pending), stop=stop):
                 return
         _put(analysed, _END, stop=stop)
@@ -234,6 +236,7 @@ def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callb
     last_report = start
     rendered_in_shot = False   # a frame of the current shot was rendered now: later stored ones are stale
     shot_first = None          # the number of the current shot's first frame
+    carry: Carry | None = None   # what the last frame left for the next (its output, the optimiser's memory)
     handed = None              # (frame, memory after it) last handed to the writer, for a checkpoint on a stop
     try:
         for done in itertools.count():
@@ -252,27 +255,27 @@ def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callb
                     summary.shots.append(src.number)
             stored = None if rendered_in_shot else work.stored(src.number, src.key)
             if stored is not None:
-                processor.prime(src, stored, work.load_memory(src.number, src.key))
-                out = stored
+                out, record = stored, FrameRecord.stored(src.number, src.shot_start, src.stages)
+                carry = Carry(stored, work.load_memory(src.number, src.key))
             else:
-                if processor.needs_memory(src):
-                    # The frames before were stored but not the L-BFGS memory the last one left (the
-                    # run was killed): go back to the last checkpoint, or to the shot's start.
+                if renderer.needs_memory(src, carry):
+                    # The frames before were stored but not the optimiser's memory the last one left
+                    # (the run was killed): go back to the last checkpoint, or to the shot's start.
                     last = work.last_checkpoint(before=src.number, since=shot_first)
                     raise _Rewind(shot_first if last is None else last + 1)
                 def on_iteration(p: Progress, done=done, number=src.number, shot=src.shot_start) -> None:
                     if callback is not None:
                         callback(VideoProgress(done, total, number, shot, p, time.perf_counter() - start))
 
-                out = processor.render(src, on_iteration)
+                made = renderer.render(src, carry, on_iteration)
+                out, record, carry = made.frame, made.record, made.carry
                 rendered_in_shot = True
-            record = processor.record
             (summary.frames if kept else summary.warmup).append(record)
             checkpoint = stored is None and (src.shot_start or src.number % MEMORY_CHECKPOINT_EVERY == 0)
             _put(finished, (src, out, stored is None, kept, record.stages,
-                            processor.memory if checkpoint else None), writer)
+                            carry.memory if checkpoint else None), writer)
             if stored is None:
-                handed = (src, processor.memory)
+                handed = (src, carry.memory)
             if report_path and time.perf_counter() - last_report > REPORT_EVERY_S:
                 # Rewriting the report after every frame would cost O(frames^2) on a long video.
                 _write_report(report_path, summary, start)

@@ -1,0 +1,112 @@
+"""The terms of the objective: each a small object with one job, the objective their weighted sum.
+
+A term has a ``name`` (how progress, records and reports call it), a
+``weight``, the VGG-19 ``layers`` it reads (none: it looks at the image
+itself), and ``value(image, features)``: its unweighted value, a scalar
+tensor. ``objective.Objective`` runs the network once for all the terms it
+is given and sums ``weight * value``. Gatys et al. (2016) is two terms
+(content and style); we add total variation and, for video, Ruder's
+temporal term; a new term is one more class like these (docs/DEVELOPING.md,
+"Adding a loss term"; tests/test_terms.py adds a toy one).
+
+Images are (1, 3, H, W) BGR in [0, 1]; features ``{layer: (1, C, h, w)}``.
+The functions the terms compute are in ``losses.py`` (with the paper's
+normalisation and where we depart from it).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import torch
+
+from .losses import content_loss, style_loss, temporal_loss, tv_loss
+
+
+class Term:
+    """One part of the objective (see the module doc). Subclasses set ``name`` and implement ``value``."""
+
+    name: str = "term"
+    layers: tuple[str, ...] = ()
+
+    def __init__(self, weight: float):
+        self.weight = float(weight)
+
+    def value(self, image: torch.Tensor, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The unweighted value at ``image`` (1, 3, H, W), given ``features`` at ``self.layers``: a scalar."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(weight={self.weight:g})"
+
+
+class Content(Term):
+    """Gatys 2016, eq. 1: the image's features at the content layers match the content image's.
+
+    ``targets``: ``{layer: (1, C, h, w)}``, the content image's features.
+    """
+
+    name = "content"
+
+    def __init__(self, targets: Mapping[str, torch.Tensor], weight: float):
+        super().__init__(weight)
+        self.targets = dict(targets)
+        self.layers = tuple(self.targets)
+
+    def value(self, image, features):
+        # Features may be bf16 (the network's autocast); the error is summed in float32.
+        return content_loss({n: features[n].float() for n in self.layers}, self.targets)
+
+
+class Style(Term):
+    """Gatys 2016, eq. 5: the Gram matrices of the image's features match the style's.
+
+    ``targets``: ``{layer: (1, C, C)}`` Gram matrices (a blend of several
+    styles is one set of blended targets); ``layer_weights`` sum to 1.
+    """
+
+    name = "style"
+
+    def __init__(self, targets: Mapping[str, torch.Tensor], layer_weights: Mapping[str, float], weight: float):
+        super().__init__(weight)
+        self.targets = dict(targets)
+        self.layer_weights = dict(layer_weights)
+        self.layers = tuple(self.targets)
+
+    def value(self, image, features):
+        return style_loss(features, self.targets, self.layer_weights)
+
+
+class TotalVariation(Term):
+    """Not in Gatys 2016: a little smoothness removes the optimiser's high-frequency speckle."""
+
+    name = "tv"
+
+    def value(self, image, features):
+        return tv_loss(image)
+
+
+class Temporal(Term):
+    """Ruder et al. (2016), eq. 5: hold the image to ``target`` (the warped previous output) where ``mask`` is 1.
+
+    target (1, 3, H, W), mask (1, 1, H, W) in [0, 1]; ``sigma`` > 0 holds
+    only the low frequencies of the difference (a departure: the finest
+    strokes, which every warp softens, are left to the style term).
+    """
+
+    name = "temporal"
+
+    def __init__(self, target: torch.Tensor, mask: torch.Tensor, weight: float, sigma: float = 0.0):
+        super().__init__(weight)
+        self.target, self.mask, self.sigma = target, mask, float(sigma)
+
+    def value(self, image, features):
+        return temporal_loss(image, self.target, self.mask, self.sigma)
+
+
+def layers_of(terms: Sequence[Term]) -> tuple[str, ...]:
+    """Every VGG layer the terms read, each once, in first-asked order."""
+    return tuple(dict.fromkeys(layer for term in terms for layer in term.layers))
+
+
+__all__ = ["Content", "Style", "Temporal", "Term", "TotalVariation", "layers_of"]
