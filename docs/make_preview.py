@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--columns", type=int, nargs="+", default=[0, 8, 16, 23], help="frames in the strip")
     args = ap.parse_args()
     source = open_source(args.clip)
+    source.check()   # its frames, counted by decoding it
     frames = {"source": {f.number: f.pixels for f in source.frames()}}
     report = []
     with tempfile.TemporaryDirectory() as tmp:
