@@ -280,7 +280,7 @@ class VideoOptions:
 
     warm_start: WarmStart = "flow"
     warm_iterations: int = _STANDARD["warm_iterations"]
-    temporal_weight: float = 200.0
+    temporal_weight: float = 100.0   # with Flow's 2 px low-pass: benchmarks/WARM_FRAMES.md
     cuts: Union[str, tuple[int, ...]] = "auto"
     cut_threshold: float = DEFAULT_CUT_THRESHOLD
     frames: tuple[int, ...] | None = None

@@ -27,7 +27,9 @@ candidates as rule objects like these):
   ``StyleOptions.tolerance`` is 0);
 * the temporal term holds the warped image low-passed by ``lowpass_px``,
   so the finest strokes, which every warp softens a little, are repainted
-  by the style term rather than pinned.
+  by the style term rather than pinned (2 px and temporal weight 100:
+  the first setting measured to hold on the bunny, carphone and a pan
+  with an occluder, benchmarks/WARM_FRAMES.md).
 """
 
 from __future__ import annotations
@@ -132,12 +134,14 @@ class Flow(WarmStart):
 
     name = "flow"
     uses_flow = True
-    lowpass_px: float = 1.0
+    lowpass_px: float = 2.0   # with temporal weight 100: the rule that held on three clips (WARM_FRAMES.md)
+    temporal_weight: float | None = None   # None: VideoOptions.temporal_weight (a candidate may set its own)
 
     def plan(self, src, carry, options, video, engine) -> WarmPlan:
         warped = self.warp(carry.output, src, engine.device)
         mask = torch.from_numpy(np.ascontiguousarray(src.mask, dtype=np.float32))[None, None].to(engine.device)
-        held = Temporal(engine.tensor(warped), mask, video.temporal_weight, self.lowpass_px)
+        weight = video.temporal_weight if self.temporal_weight is None else self.temporal_weight
+        held = Temporal(engine.tensor(warped), mask, weight, self.lowpass_px)
         return WarmPlan(Plan(init=warped, terms=(held,), **self.budget(options, video, carry)),
                         float(src.mask.mean()))
 
