@@ -172,6 +172,7 @@ def main() -> None:
     lines = [
         "# Benchmark suite", "",
         f"Command: `python benchmarks/suite.py --frames {args.frames} --size {args.size} --repeats {args.repeats}"
+        f"{' --modes ' + ' '.join(args.modes) if args.modes != list(MODES) else ''}"
         f"{' --base ' + args.base if args.base else ''}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
