@@ -208,12 +208,14 @@ def main() -> None:
     if before:
         lines += ["", f"Against commit {args.base}, run after this tree on the same machine (this / base; issue #18: "
                       f"within 1.03, or lower):", "",
-                  "| warm start | E_warp | style loss | content loss | later iterations | later / first |",
-                  "|---|---|---|---|---|---|"]
+                  "| warm start | E_warp | style loss | content loss | first iterations | later iterations | "
+                  "first frame s | later / first |",
+                  "|---|---|---|---|---|---|---|---|"]
         for mode, r in rows.items():
             b = before[mode]
             lines.append(f"| {mode} | {r['ewarp'] / b['ewarp']:.3f} | {r['style'] / b['style']:.3f} | "
-                         f"{r['content'] / b['content']:.3f} | {r['later_its']:.0f} / {b['later_its']:.0f} | "
+                         f"{r['content'] / b['content']:.3f} | {r['first_its']:.0f} / {b['first_its']:.0f} | "
+                         f"{r['later_its']:.0f} / {b['later_its']:.0f} | {r['first']:.1f} / {b['first']:.1f} | "
                          f"{(r['later'] / r['first']) / (b['later'] / b['first']):.3f} |")
     lines += ["", "Engine cost per iteration (same process, same layers, size and precision; medians):", "",
               "| size | precision | engine s / iteration | bare VGG-19 forward+backward s | ratio |",

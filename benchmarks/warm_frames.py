@@ -13,9 +13,12 @@ through ``FrameStylizer`` with the default preset at ``--size``, on:
 * ``pan``: made here from Big Buck Bunny frame 50: a camera panning across
   it while a textured disc crosses the picture (camera motion, occlusion,
   and content revealed at the border and behind the disc);
-* ``zoom`` (only with ``--clips``): the same pan zooming in by 1% a frame,
-  a harder case (every warp enlarges the strokes) that no rule measured so
-  far holds (docs/DEVELOPING.md).
+* ``zoom`` and ``pan-bare`` (only with ``--clips``): the same pan zooming
+  in by 1% a frame, and the pan without the disc (camera motion alone).
+
+No rule measured so far holds on the pan: its warm frames never settle
+within the 16 iterations a warm frame may take (docs/DEVELOPING.md, "Warm
+frames", lists what was tried: the ``probe`` candidates below).
 
 Every candidate of a clip goes on from one shared first frame (its output
 and the optimiser's memory), so the table compares warm frames only.
@@ -44,6 +47,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -57,9 +61,50 @@ import torch  # noqa: E402
 
 from suite import SHARED, cpu_name, publish  # noqa: E402
 from vidstyle import FrameStylizer, StyleOptions, VideoOptions, images, metrics  # noqa: E402
-from vidstyle.flow import FlowEstimator, reliability  # noqa: E402
+from vidstyle.flow import FlowEstimator, reliability, warp  # noqa: E402
+from vidstyle.lbfgs import CURVATURE_EPS, Memory  # noqa: E402
 from vidstyle.sources import open_source  # noqa: E402
-from vidstyle.warmstart import Flow, Previous  # noqa: E402
+from vidstyle.warmstart import Carry, Flow, Previous  # noqa: E402
+
+
+
+@dataclass(frozen=True)
+class LanczosFlow(Flow):
+    """Probe (CPU only): the warm start warped with Lanczos (8x8) instead of bicubic: does resampling blur matter?"""
+
+    @staticmethod
+    def warp(output, src, device):
+        h, w = src.backward.shape[:2]
+        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        mx, my = gx + src.backward[..., 0], gy + src.backward[..., 1]
+        warped = cv2.remap(output, mx, my, interpolation=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE)
+        inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+        return np.clip(np.where(inside[..., None], warped, src.content), 0, 1).astype(output.dtype)
+
+
+@dataclass(frozen=True)
+class WarpedMemoryFlow(Flow):
+    """Probe (CPU only): the carried L-BFGS pairs warped along the flow, as the image is (zero where revealed)."""
+
+    def plan(self, src, carry, options, video, engine):
+        memory = carry.memory
+        if memory is not None and len(memory):
+            h, w = src.backward.shape[:2]
+
+            def moved(v: torch.Tensor) -> torch.Tensor:   # (3 h w,) channel-major, as lbfgs.py flattens
+                image = v.cpu().numpy().reshape(3, h, w).transpose(1, 2, 0).copy()
+                out, inside = warp(image, src.backward)
+                out = np.where(inside[..., None], out, 0.0).transpose(2, 0, 1)
+                return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32).reshape(-1)).to(v.device)
+
+            pairs = [(moved(s), moved(y)) for s, y in zip(memory.steps, memory.changes)]
+            pairs = [(s, y) for s, y in pairs if float(y.dot(s)) > CURVATURE_EPS]
+            s, y = pairs[-1] if pairs else (None, None)
+            memory = Memory(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs),
+                            float(y.dot(s) / y.dot(y))) if pairs else None
+            carry = Carry(carry.output, memory)
+        return super().plan(src, carry, options, video, engine)
+
 
 TARGETS = dict(passes=12, style=1.05, detail=0.9)
 CLIPS = ["bunny", "carphone", "pan"]   # the clips a rule must hold on (issue #18)
@@ -76,6 +121,8 @@ CANDIDATES = {
     "flow, 10 pairs": (Flow(memory_pairs=10), "the last 10 curvature pairs carried"),
     "flow, plateau 0.4%": (Flow(plateau=0.004, min_iterations=6), "stops later"),
     "previous": (Previous(), "unwarped previous output, no temporal term"),
+    "flow, Lanczos warp": (LanczosFlow(), "the start warped with Lanczos, not bicubic (probe, CPU only)"),
+    "flow, memory warped": (WarpedMemoryFlow(), "the carried curvature pairs warped along the flow (probe, CPU only)"),
 }
 
 
@@ -86,7 +133,7 @@ def clip_frames(path: str, count: int) -> list[np.ndarray]:
     return [f.pixels for f in source.frames()]
 
 
-def pan_frames(path: str, count: int, zoom: float = 0.0) -> list[np.ndarray]:
+def pan_frames(path: str, count: int, zoom: float = 0.0, disc: bool = True) -> list[np.ndarray]:
     """A camera pan across frame 50 of ``path`` (zooming in by ``zoom`` a frame), a textured disc crossing in front."""
     source = open_source(path)
     source.restrict([50])
@@ -106,7 +153,8 @@ def pan_frames(path: str, count: int, zoom: float = 0.0) -> list[np.ndarray]:
         view = cv2.resize(still[y0:y0 + ch, x0:x0 + cw], (out_w, out_h), interpolation=cv2.INTER_AREA)
         cx, cy, r = int(out_w * (0.85 - 0.03 * i)), int(out_h * 0.5), out_h // 4
         inside = (xx - cx) ** 2 + (yy - cy) ** 2 < r * r
-        view[inside] = disc_texture[inside]
+        if disc:
+            view[inside] = disc_texture[inside]
         frames.append(np.clip(view, 0, 1))
     return frames
 
@@ -171,7 +219,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES), metavar="NAME",
                     help="which rules to run (default: all)")
-    ap.add_argument("--clips", nargs="+", default=CLIPS, choices=CLIPS + ["zoom"],
+    ap.add_argument("--clips", nargs="+", default=CLIPS, choices=CLIPS + ["zoom", "pan-bare"],
                     help="zoom: the pan zooming in 1%% a frame, a harder case than the three the rule must hold on")
     ap.add_argument("--out", default=os.path.join(HERE, "WARM_FRAMES.md"))
     args = ap.parse_args()
@@ -181,7 +229,8 @@ def main() -> None:
     makers = {"bunny": lambda: clip_frames(args.bunny, args.frames),
               "carphone": lambda: clip_frames(args.carphone, args.frames),
               "pan": lambda: pan_frames(args.bunny, args.frames),
-              "zoom": lambda: pan_frames(args.bunny, args.frames, zoom=0.01)}
+              "zoom": lambda: pan_frames(args.bunny, args.frames, zoom=0.01),
+              "pan-bare": lambda: pan_frames(args.bunny, args.frames, disc=False)}
     chosen = {label: CANDIDATES[label] for label in args.candidates}
     rows = [row for name in args.clips for row in run_clip(name, makers[name](), style, options, chosen)]
     lines = [

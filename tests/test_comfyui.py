@@ -21,7 +21,7 @@ import pytest
 import tomllib
 import torch
 
-from vidstyle import ConfigError, InputError, cli
+from vidstyle import ConfigError, InputError, VideoOptions, cli
 
 from .conftest import ROOT, moving_square, sequence, two_shot_frames
 
@@ -90,8 +90,8 @@ def cli_result(tmp_path_factory):
 
 def run_video_node(pack, frames, style, **extra):
     node = pack.NODE_CLASS_MAPPINGS["VidstyleStylizeVideoFrames"]()
-    settings = dict(SETTINGS, warm_start="flow", temporal_weight=200.0, iterations=8, warm_iterations=4,
-                    unique_id="7")
+    settings = dict(SETTINGS, warm_start="flow", temporal_weight=VideoOptions().temporal_weight, iterations=8,
+                    warm_iterations=4, unique_id="7")
     settings.update(extra)
     return execute(node, frames=as_image(frames), style=as_image([cv2.imread(style)]), **settings)[0]
 
