@@ -229,3 +229,17 @@ def test_ray_flag_takes_an_address_only_when_one_follows():
     assert ray_address_optional(["--ray", "auto", "in.mp4"]) == ["--ray", "auto", "in.mp4"]
     assert ray_address_optional(["--ray", "10.0.0.5:6379"]) == ["--ray", "10.0.0.5:6379"]
     assert ray_address_optional(["--ray", "ray://head:10001"]) == ["--ray", "ray://head:10001"]
+
+
+def test_the_command_line_is_installed_from_the_package_and_the_checkout_shim_runs(tmp_path):
+    """Issue #18: nothing named ``cli`` is installed; ``python cli.py`` still works from a checkout."""
+    import tomllib
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "pyproject.toml"), "rb") as handle:
+        project = tomllib.load(handle)
+    assert project["project"]["scripts"] == {"vidstyle": "vidstyle.cli:run"}
+    setuptools = project["tool"]["setuptools"]
+    assert "py-modules" not in setuptools and all(p.split(".")[0] == "vidstyle" for p in setuptools["packages"])
+    done = subprocess.run([sys.executable, os.path.join(root, "cli.py"), "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "stylize" in done.stdout

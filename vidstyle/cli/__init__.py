@@ -24,9 +24,12 @@ from typing import Optional
 from .stop import EXIT_INTERRUPTED, EXIT_TERMINATED, Stopping, Terminated
 
 
-def main(argv: Optional[list[str]] = None) -> int:
-    """Run the CLI on ``argv`` (default: sys.argv[1:]); return the exit code."""
-    with Stopping():
+def main(argv: Optional[list[str]] = None, *, exiting: bool = False) -> int:
+    """Run the CLI on ``argv`` (default: sys.argv[1:]); return the exit code.
+
+    ``exiting``: the process ends after this (``run``): signals stay ignored on the way out.
+    """
+    with Stopping(exiting):
         try:
             from .app import app  # torch and the library load here, under our signal handling
             app(args=argv, prog_name="vidstyle")
@@ -42,9 +45,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 def run() -> None:
     """Console-script entry point: ``main``, then exit with its code (a late Ctrl-C changes nothing)."""
-    code = main()
-    Stopping.ignore_from_now()
-    sys.exit(code)
+    sys.exit(main(exiting=True))
 
 
 __all__ = ["main", "run"]

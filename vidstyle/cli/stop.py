@@ -27,7 +27,11 @@ class Terminated(KeyboardInterrupt):
 class Stopping:
     """Context manager: the signal handling of one command (see the module doc)."""
 
-    def __init__(self) -> None:
+    def __init__(self, exiting: bool = False) -> None:
+        # exiting: the process ends with the command (the console script), so on the way out the
+        # signals stay ignored instead of going back to Python's handler: a second Ctrl-C landing
+        # between the two would end the process by the signal after its one line was printed.
+        self.exiting = exiting
         self.stopping = False
         self._previous: dict[int, object] = {}
 
@@ -44,6 +48,9 @@ class Stopping:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.exiting:
+            self.ignore_from_now()
+            return
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
 
