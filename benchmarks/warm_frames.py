@@ -74,12 +74,8 @@ class LanczosFlow(Flow):
 
     @staticmethod
     def warp(output, src, device):
-        h, w = src.backward.shape[:2]
-        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        mx, my = gx + src.backward[..., 0], gy + src.backward[..., 1]
-        warped = cv2.remap(output, mx, my, interpolation=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE)
-        inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
-        return np.clip(np.where(inside[..., None], warped, src.content), 0, 1).astype(output.dtype)
+        warped = warp(output, src.backward, fill=src.content, interpolation=cv2.INTER_LANCZOS4)[0]
+        return np.clip(warped, 0, 1)   # Lanczos rings past [0, 1] more than bicubic
 
 
 @dataclass(frozen=True)

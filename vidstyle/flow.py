@@ -58,7 +58,8 @@ class FlowEstimator:
         return dis.calc(_grey(frame), _grey(reference), None)
 
 
-def warp(image: np.ndarray, flow: np.ndarray, fill: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def warp(image: np.ndarray, flow: np.ndarray, fill: np.ndarray | None = None,
+         interpolation: int = cv2.INTER_CUBIC) -> tuple[np.ndarray, np.ndarray]:
     """Sample ``image`` (H, W, C) at ``p + flow(p)``; returns (warped, inside).
 
     Bicubic rather than bilinear: a warm start is warped again every frame,
@@ -69,12 +70,13 @@ def warp(image: np.ndarray, flow: np.ndarray, fill: np.ndarray | None = None) ->
     (temporal.py) it made no measurable difference, and bicubic is what a
     GPU's grid_sample offers (``warp_tensor``). ``inside``
     (H, W) bool is False where the flow points outside the frame; there the
-    result takes ``fill`` (same shape as ``image``), or 0.
+    result takes ``fill`` (same shape as ``image``), or 0. ``interpolation``:
+    an OpenCV flag (benchmarks/warm_frames.py tries Lanczos with it).
     """
     h, w = flow.shape[:2]
     grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     map_x, map_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
-    warped = cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.remap(image, map_x, map_y, interpolation=interpolation, borderMode=cv2.BORDER_REPLICATE)
     inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
     if warped.ndim == 3 and warped.shape[2] != image.shape[2]:
         warped = warped.reshape(image.shape)
