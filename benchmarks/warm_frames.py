@@ -79,6 +79,24 @@ class LanczosFlow(Flow):
 
 
 @dataclass(frozen=True)
+class NearestFlow(Flow):
+    """Probe (CPU only): the warm start warped to the nearest pixel: the strokes' values moved, never resampled."""
+
+    @staticmethod
+    def warp(output, src, device):
+        return warp(output, src.backward, fill=src.content, interpolation=cv2.INTER_NEAREST)[0]
+
+
+@dataclass(frozen=True)
+class EdgeFillFlow(Flow):
+    """Probe (CPU only): where the flow points outside the frame, the previous output's edge, not the content."""
+
+    @staticmethod
+    def warp(output, src, device):
+        return warp(output, src.backward)[0]
+
+
+@dataclass(frozen=True)
 class WarpedMemoryFlow(Flow):
     """Probe (CPU only): the carried L-BFGS pairs warped along the flow, as the image is (zero where revealed)."""
 
@@ -116,8 +134,13 @@ CANDIDATES = {
     "flow, memory not carried": (Flow(memory_pairs=0), "every warm frame's L-BFGS starts afresh"),
     "flow, 10 pairs": (Flow(memory_pairs=10), "the last 10 curvature pairs carried"),
     "flow, plateau 0.4%": (Flow(plateau=0.004, min_iterations=6), "stops later"),
+    "flow, temporal 0": (Flow(temporal_weight=0.0), "the warped start alone: nothing holds the picture to it"),
+    "flow, temporal 30": (Flow(temporal_weight=30.0), "a third of the temporal weight"),
     "previous": (Previous(), "unwarped previous output, no temporal term"),
     "flow, Lanczos warp": (LanczosFlow(), "the start warped with Lanczos, not bicubic (probe, CPU only)"),
+    "flow, nearest warp": (NearestFlow(), "the start warped to the nearest pixel, never resampled (probe, CPU only)"),
+    "flow, edge fill": (EdgeFillFlow(), "what enters the frame starts as the previous output's edge, not the "
+                                        "content (probe, CPU only)"),
     "flow, memory warped": (WarpedMemoryFlow(), "the carried curvature pairs warped along the flow (probe, CPU only)"),
 }
 

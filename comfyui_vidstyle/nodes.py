@@ -74,6 +74,11 @@ BUDGETS = {
     "iterations": ("INT", {"default": 0, "min": 0, "max": 10000,
                            "tooltip": "Iterations of a shot's first frame (a still's); 0 = the preset's."}),
 }
+# Optional on both nodes: where the style goes.
+MASKS = {
+    "mask": ("MASK", {"tooltip": "Where to stylise: 1 stylised, 0 the input as it is, between blends. One mask "
+                                 "for every frame, or one per frame; the frames' size."}),
+}
 MIN_SIZE = 16
 
 
@@ -166,12 +171,33 @@ class _Progress:
         self.bar.update_absolute(self.done * STEPS_PER_FRAME, self.total, ("JPEG", preview, 512))
 
 
+def mattes_of(mask: torch.Tensor | None, batch: torch.Tensor):
+    """A MASK ([B, H, W] or [H, W], float 0..1) -> ``masks(i)`` for ``jobs.stylize_frames``, or None.
+
+    One mask serves every frame; otherwise one per frame. A mask of another
+    size than the frames, or a count that fits neither, is refused.
+    """
+    if mask is None:
+        return None
+    m = mask.detach().float().cpu()
+    m = m[None] if m.dim() == 2 else m
+    if m.dim() != 3 or tuple(m.shape[1:]) != tuple(batch.shape[1:3]):
+        raise ConfigError(f"the mask is {tuple(m.shape[-2:])[::-1]} and the frames {tuple(batch.shape[1:3])[::-1]} "
+                          f"(width, height): give a mask of the frames' size")
+    if len(m) not in (1, len(batch)):
+        raise ConfigError(f"{len(m)} masks for {len(batch)} frames: give one mask for every frame, or one per frame")
+    arrays = m.clamp(0, 1).numpy()
+    return lambda i: [arrays[0 if len(arrays) == 1 else i]]
+
+
 def _stylize_batch(processor: FrameStylizer, kind: jobs.Kind, batch: torch.Tensor,
-                   node_id: str | None = None) -> torch.Tensor:
+                   node_id: str | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Every entry of an IMAGE batch through ``processor`` as ``kind`` says (jobs.py), with ComfyUI's progress."""
+    masks = mattes_of(mask, batch)
     progress = _Progress(len(batch), node_id)
     out = []
-    for frame in jobs.stylize_frames(kind, processor, (to_bgr(entry) for entry in batch), progress.iteration):
+    for frame in jobs.stylize_frames(kind, processor, (to_bgr(entry) for entry in batch), progress.iteration,
+                                     masks):
         out.append(frame)
         progress.frame(frame)
     return to_image(out)
@@ -258,6 +284,7 @@ class StylizeVideoFrames:
                                         "tooltip": "For a host that feeds one clip in several queued runs: the "
                                                    "frames fed before this batch (the node continues warm when "
                                                    "it matches). 0 = a new clip. Meta batches need nothing."}),
+                **MASKS,   # new inputs go last: saved workflows list widget values in order
             },
             "hidden": {"unique_id": "UNIQUE_ID", "prompt": "PROMPT"},
         }
@@ -269,7 +296,7 @@ class StylizeVideoFrames:
     def stylize(self, frames: torch.Tensor, style: torch.Tensor, preset: str, size: int, style_weight: float,
                 seed: int, keep_colors: bool, warm_start: str, temporal_weight: float, iterations: int = 0,
                 warm_iterations: int = 0, new_clip: bool = False, first_frame: int = 0,
-                unique_id: str | None = None, prompt: dict | None = None):
+                unique_id: str | None = None, prompt: dict | None = None, mask: torch.Tensor | None = None):
         options = _options(preset, size, style_weight, seed, keep_colors, iterations)
         video = VideoOptions.from_preset(preset, warm_start=warm_start, temporal_weight=temporal_weight,
                                          **({"warm_iterations": warm_iterations} if warm_iterations else {}))
@@ -279,7 +306,7 @@ class StylizeVideoFrames:
         kind = jobs.kind_of(frames)   # a batch of frames: a clip
         session = _session_for(unique_id, key, new_clip, first_frame, meta,
                                lambda: jobs.processor(kind, styles, options, video))
-        out = _stylize_batch(session.processor, kind, frames, unique_id)
+        out = _stylize_batch(session.processor, kind, frames, unique_id, mask)
         session.fed += len(frames)
         session.meta_batch = meta
         _SESSIONS[unique_id] = session
@@ -297,7 +324,7 @@ class StylizeImage:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"image": ("IMAGE",), **COMMON}, "optional": dict(BUDGETS),
+        return {"required": {"image": ("IMAGE",), **COMMON}, "optional": {**BUDGETS, **MASKS},
                 "hidden": {"unique_id": "UNIQUE_ID"}}
 
     @classmethod
@@ -305,11 +332,12 @@ class StylizeImage:
         return validate_size(size)
 
     def stylize(self, image: torch.Tensor, style: torch.Tensor, preset: str, size: int, style_weight: float,
-                seed: int, keep_colors: bool, iterations: int = 0, unique_id: str | None = None):
+                seed: int, keep_colors: bool, iterations: int = 0, unique_id: str | None = None,
+                mask: torch.Tensor | None = None):
         options = _options(preset, size, style_weight, seed, keep_colors, iterations)
         kind = jobs.kind_of(image[0])   # one image: a still; every entry of the batch is one on its own
         processor = jobs.processor(kind, _styles(style), options)
-        return (_stylize_batch(processor, kind, image, unique_id),)
+        return (_stylize_batch(processor, kind, image, unique_id, mask),)
 
 
 NODE_CLASS_MAPPINGS = {"VidstyleStylizeVideoFrames": StylizeVideoFrames, "VidstyleStylizeImage": StylizeImage}

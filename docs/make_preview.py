@@ -44,6 +44,16 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
     return out
 
 
+def write_gif(path: str, panels: list[np.ndarray], fps) -> None:
+    """uint8 BGR panels of one size -> an endlessly looping GIF (ffmpeg, a 128-colour palette)."""
+    h, w = panels[0].shape[:2]
+    cmd = [media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24",
+           "-s", f"{w}x{h}", "-r", str(fps), "-i", "-", "-vf",
+           "split[a][b];[a]palettegen=max_colors=128[p];[b][p]paletteuse=dither=bayer:bayer_scale=3",
+           "-loop", "0", path]
+    subprocess.run(cmd, input=b"".join(np.ascontiguousarray(p).tobytes() for p in panels), check=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clip", default=os.path.join(ROOT, "samples", "bunny.mp4"))
@@ -72,15 +82,9 @@ def main() -> None:
     rows = [np.hstack([label(to8[mode][n], f"{mode}  frame {n}") if i == 0 else to8[mode][n]
                        for i, n in enumerate(args.columns)]) for mode in ROWS]
     cv2.imwrite(os.path.join(HERE, "preview_strip.jpg"), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 90])
-    gif = os.path.join(HERE, "preview.gif")
     numbers = sorted(to8["none"])
-    panels = [np.hstack([label(to8[mode][n], mode) for mode in ROWS]) for n in numbers]
-    fps = source.fps or 12
-    cmd = [media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24",
-           "-s", f"{3 * w}x{h}", "-r", str(fps), "-i", "-", "-vf",
-           "split[a][b];[a]palettegen=max_colors=128[p];[b][p]paletteuse=dither=bayer:bayer_scale=3",
-           "-loop", "0", gif]
-    subprocess.run(cmd, input=b"".join(p.tobytes() for p in panels), check=True)
+    write_gif(os.path.join(HERE, "preview.gif"), [np.hstack([label(to8[mode][n], mode) for mode in ROWS])
+                                                  for n in numbers], source.fps or 12)
     with open(os.path.join(HERE, "preview_check.txt"), "w") as handle:
         handle.write(f"python docs/make_preview.py  (samples/bunny.mp4, {os.path.basename(args.style)}, "
                      f"preset {args.preset})\n" + "\n".join(report) + "\n")

@@ -117,6 +117,7 @@ def test_the_pack_loads_as_comfyui_loads_it_and_declares_its_nodes(comfy):
     assert list(video["required"]) == ["frames", "style", "preset", "size", "style_weight", "seed", "keep_colors",
                                        "warm_start", "temporal_weight"]
     assert list(video["optional"])[:3] == ["iterations", "warm_iterations", "new_clip"]
+    assert list(video["optional"])[-1] == "mask" and video["optional"]["mask"][0] == "MASK"
     from vidstyle.options import WARM_STARTS
     assert video["required"]["warm_start"][0] == list(WARM_STARTS)   # the library's choices
 
@@ -241,6 +242,24 @@ def test_image_node_stylises_each_entry_on_its_own_with_progress_per_iteration(c
     assert len(within_first) == 3 and all(u[2] is None for u in within_first)   # one per iteration
     alone = execute(node, image=batch[1:], style=as_image([cv2.imread(style)]), **SETTINGS, iterations=3)[0]
     assert tuple(out.shape) == (2, 48, 64, 3) and torch.equal(out[1], alone[0])
+
+
+def test_a_mask_limits_the_style_and_leaves_the_frames_elsewhere_as_they_are(comfy, cli_result):
+    style, frames, _ = cli_result
+    pack = load_pack()
+    batch = as_image(frames[:2])
+    mask = torch.zeros(48, 64)
+    mask[:, :32] = 1.0                                  # ComfyUI's MASK: [H, W] or [B, H, W], float 0..1
+    for name, inputs in (("VidstyleStylizeImage", dict(image=batch, iterations=6)),
+                         ("VidstyleStylizeVideoFrames", dict(frames=batch, iterations=6, warm_iterations=3,
+                                                             warm_start="flow", temporal_weight=100.0))):
+        node = pack.NODE_CLASS_MAPPINGS[name]()
+        out = execute(node, style=as_image([cv2.imread(style)]), **SETTINGS, mask=mask, unique_id="5", **inputs)[0]
+        assert torch.equal(out[:, :, 32:], batch[:, :, 32:])              # the frames themselves
+        assert (out[:, :, :32] - batch[:, :, :32]).abs().mean() > 0.01     # stylised
+    with pytest.raises(ConfigError, match="size"):
+        execute(pack.NODE_CLASS_MAPPINGS["VidstyleStylizeImage"](), image=batch, style=as_image([cv2.imread(style)]),
+                **SETTINGS, mask=torch.ones(3, 20, 20))
 
 
 def test_the_pack_needs_nothing_of_comfyui(monkeypatch):

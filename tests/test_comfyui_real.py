@@ -308,6 +308,29 @@ def test_the_image_workflow(server):
     assert max(out.shape[:2]) == 64 and np.abs(out.astype(float) - small).mean() > 10
 
 
+def test_the_image_workflow_with_a_mask_from_load_images_alpha(server):
+    """LoadImage's MASK (1 - alpha: ComfyUI's convention) limits the style: the left half painted, the right kept."""
+    content = cv2.resize(cv2.imread(os.path.join(SAMPLES, "bunny.jpg")), (128, 72), interpolation=cv2.INTER_AREA)
+    alpha = np.full(content.shape[:2], 255, np.uint8)
+    alpha[:, : content.shape[1] // 2] = 0                       # transparent left half: MASK 1 there
+    cv2.imwrite(os.path.join(server.base, "input", "bunny_matte.png"), np.dstack([content, alpha]))
+    prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "bunny_matte.png"}},
+              "4": {"class_type": "LoadImage", "inputs": {"image": "brushstrokes.jpg"}},
+              "2": {"class_type": "VidstyleStylizeImage", "inputs": {"image": ["1", 0], "style": ["4", 0],
+                                                                      "mask": ["1", 1], **SMALL, "size": 128,
+                                                                      "iterations": 20}},
+              "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "masked"}}}
+    entry, seconds = server.run(prompt)
+    out = cv2.imread(output_files(server, entry, "images")[0]).astype(float)
+    assert out.shape == content.shape                          # at the input's size: the input, bit for bit
+    half = content.shape[1] // 2
+    kept = np.abs(out[:, half + 2:] - content[:, half + 2:]).mean()
+    painted = np.abs(out[:, : half - 2] - content[:, : half - 2]).mean()
+    say(f"masked image workflow: {out.shape[1]}x{out.shape[0]} in {seconds:.1f} s; right half off the input by "
+        f"{kept:.2f}, left half by {painted:.1f} (of 255)")
+    assert kept == 0 and painted > 5
+
+
 def to_api(workflow: dict, object_info: dict) -> dict:
     """The editor's workflow format -> the API's prompt, as ComfyUI's frontend converts it."""
     links = {link[0]: link for link in workflow["links"]}

@@ -257,10 +257,11 @@ def _write_exr(path, rgb_linear):
 
 
 def test_a_single_exr_is_a_still_with_the_sequences_colour_handling(capsys, style, tmp_path):
-    from vidstyle.images import display_to_linear, read_image
+    from vidstyle.colorspaces import LINEAR, SRGB, convert
+    from vidstyle.images import read_image
     display = make_content().astype(np.float32) / 255
     exr = tmp_path / "plate.exr"
-    _write_exr(exr, display_to_linear(display)[..., ::-1])
+    _write_exr(exr, convert(display, SRGB, LINEAR)[..., ::-1])
     # Read as a sequence frame is: linear -> sRGB, so it looks like the picture, not much darker.
     assert np.abs(read_image(exr).pixels - display).max() < 0.01
     for out in ("out.png", "out.exr", "out.tif"):

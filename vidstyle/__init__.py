@@ -40,7 +40,7 @@ _EXPORTS = {
     "FrameRecord": "temporal", "FrameStylizer": "temporal", "SourceFrame": "temporal",
     "RunSummary": "video", "VideoProgress": "video", "stylize_video": "video",
 }
-_SUBMODULES = ("metrics", "jobs")
+_SUBMODULES = ("metrics", "jobs", "colorspaces")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -61,7 +61,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:   # what the names are, for type checkers and editors
-    from . import jobs, metrics
+    from . import colorspaces, jobs, metrics
     from .engine import Progress, ProgressCallback, Stylizer
     from .errors import (
         BusyError,

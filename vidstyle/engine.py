@@ -27,7 +27,7 @@ from .losses import blend_grams, gram
 from .objective import Objective
 from .options import StyleOptions
 from .schedule import Outcome, Plan, Progress, ProgressCallback, coarse_to_fine, level_sizes
-from .terms import Content, Style, Term, TotalVariation
+from .terms import Content, GuidedStyle, Style, Term, TotalVariation
 from .vgg import LAYER_INDEX, build_network, min_side
 
 
@@ -126,6 +126,7 @@ class Stylizer:
         self.bf16 = use_bf16(options.precision, self.device)
         self.min_side = min_side(self.layers)
         self._style_cache: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
+        self._each_cache: dict[tuple[int, int], list[dict[str, torch.Tensor]]] = {}
 
     def check_size(self, height: int, width: int, native: tuple[int, int] | None = None) -> None:
         """Refuse, before any work, an output of (height, width) the network cannot take.
@@ -191,14 +192,23 @@ class Stylizer:
         if key not in self._style_cache:
             if not self.styles:
                 return {}
+            self._style_cache[key] = blend_grams(self.style_targets_each(height, width), self.blend)
+        return self._style_cache[key]
+
+    @autograd_on
+    @torch.no_grad()
+    def style_targets_each(self, height: int, width: int) -> list[dict[str, torch.Tensor]]:
+        """Each style's own Gram targets for an output of (height, width) (mattes: each style in its region)."""
+        key = (height, width)
+        if key not in self._each_cache:
             per_style = []
             for style in self.styles:
                 size = self._style_size(style, height, width)
                 x = images.to_tensor(images.resize(style, size), self.device)
                 feats = self.net(x, self.options.style_layers)
                 per_style.append({n: gram(f) for n, f in feats.items()})
-            self._style_cache[key] = blend_grams(per_style, self.blend)
-        return self._style_cache[key]
+            self._each_cache[key] = per_style
+        return self._each_cache[key]
 
     @autograd_on
     @torch.no_grad()
@@ -206,26 +216,37 @@ class Stylizer:
         """Features of ``content`` (1, 3, H, W) at the content layers."""
         return {n: f.clone() for n, f in self.net(normal(content), self.options.content_layers).items()}
 
-    def terms(self, content: torch.Tensor, extra: Sequence[Term] = ()) -> list[Term]:
+    def terms(self, content: torch.Tensor, extra: Sequence[Term] = (), guides: torch.Tensor | None = None) -> list[Term]:
         """The terms of one level: content, style and TV from the options (those weighted above 0), then ``extra``.
 
-        ``content``: (1, 3, H, W) on the device, at the level's size.
+        ``content``: (1, 3, H, W) on the device, at the level's size;
+        ``guides``: (K, 1, H, W), one region per style (mattes), or one
+        region for the styles' blend; None: the blend everywhere.
         """
         o = self.options
         made: list[Term] = []
+        h, w = content.shape[2:]
         if o.content_weight > 0:
             made.append(Content(self.content_targets(content), o.content_weight))
-        if o.style_weight > 0:
-            made.append(Style(self.style_targets(content.shape[2], content.shape[3]), self.style_layer_weights,
-                              o.style_weight))
+        if o.style_weight > 0 and guides is not None:
+            if guides.shape[0] not in (1, len(self.styles)):
+                raise ConfigError(f"{guides.shape[0]} matte(s) for {len(self.styles)} style image(s): give one "
+                                  f"matte per style, or one for their blend")
+            targets = self.style_targets_each(h, w) if guides.shape[0] == len(self.styles) else \
+                [self.style_targets(h, w)]
+            made.append(GuidedStyle(targets, guides.to(self.device), self.style_layer_weights, o.style_weight))
+        elif o.style_weight > 0:
+            made.append(Style(self.style_targets(h, w), self.style_layer_weights, o.style_weight))
         if o.tv_weight > 0:
             made.append(TotalVariation(o.tv_weight))
         return made + [t for t in extra if t.weight > 0]
 
     @autograd_on
-    def objective(self, content: torch.Tensor, extra: Sequence[Term] = ()) -> Objective:
-        """The objective of one level: ``terms(content, extra)`` over this network."""
-        return Objective(self.net, self.terms(content, extra), bf16=self.bf16, channels_last=self.channels_last)
+    def objective(self, content: torch.Tensor, extra: Sequence[Term] = (),
+                  guides: torch.Tensor | None = None) -> Objective:
+        """The objective of one level: ``terms(content, extra, guides)`` over this network."""
+        return Objective(self.net, self.terms(content, extra, guides), bf16=self.bf16,
+                         channels_last=self.channels_last)
 
     # -- one image -----------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Reading, resizing and atomically writing still images (OpenCV; EXR through the openexr package).
+"""Reading, resizing and atomically writing still images and plates (OpenCV; EXR through the openexr package).
 
 In memory an image is a float32 numpy array ``(H, W, 3)``, **BGR** (OpenCV's
 order, and the order of the original VGG weights), values in ``[0, 1]``.
@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 
+from .colorspaces import LINEAR, SRGB, Encoding, encoding_for
 from .errors import ConfigError, InputError, OutputError
 
 # Extensions OpenCV writes in every wheel (EXR and DPX are not among them).
@@ -29,22 +30,50 @@ WRITABLE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"
 IMAGE_EXTENSIONS = WRITABLE_EXTENSIONS + (".exr",)
 # Formats that can hold 16 bits per channel.
 SIXTEEN_BIT_EXTENSIONS = (".png", ".tif", ".tiff")
+# Formats OpenCV writes with an alpha channel (EXR holds one too: write_exr).
+ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp")
 
 
 @dataclass(frozen=True)
 class Image:
-    """A decoded image: ``pixels`` (H, W, 3) float32 BGR [0, 1] and its source bit depth."""
+    """A decoded image: ``pixels`` (H, W, 3) float32 BGR [0, 1] as the network sees them, and what else it had.
+
+    ``bit_depth``: the source's (8 or 16; float inputs, EXR among them,
+    count as 16: they deserve more than 8 bits); ``alpha``: (H, W) float32
+    [0, 1], straight (not premultiplied), or None; ``encoding``: how the
+    file's values became ``pixels`` and go back (``colorspaces.Encoding``);
+    ``values``: the file's colour as read, (H, W, 3) float32 BGR
+    (premultiplied for an EXR; /255 or /65535 for integers), which a
+    matte-limited output writes back exactly where no matte reaches.
+    """
 
     pixels: np.ndarray
-    bit_depth: int  # 8 or 16 (float inputs, EXR among them, count as 16: they deserve more than 8 bits)
+    bit_depth: int
+    alpha: np.ndarray | None = None
+    encoding: Encoding = Encoding(SRGB, SRGB)
+    values: np.ndarray | None = None
 
 
 def read_image(path: str | os.PathLike, what: str = "image") -> Image:
-    """Decode ``path``; raise InputError naming the file if it is not a usable image.
+    """Decode ``path`` as display-referred sRGB (style images, init images, stored frames); alpha is dropped.
 
-    Grey images become three equal channels; an alpha channel is dropped
-    (style transfer has no meaning for it). EXR (scene-linear) is converted to
-    display-referred with the sRGB curve (``read_exr``). A truncated JPEG is
+    An EXR's scene-linear values go through the sRGB curve, highlights
+    clipped at 1: a painting has none (plates are read with ``read_plate``).
+    """
+    path = os.fspath(path)
+    image = read_plate(path, what, encoding=Encoding(LINEAR if path.lower().endswith(".exr") else SRGB, SRGB))
+    return Image(image.pixels, image.bit_depth)
+
+
+def read_plate(path: str | os.PathLike, what: str = "image", colorspace: str | None = None,
+               encoding: Encoding | None = None) -> Image:
+    """Decode a plate ``path``: its colour for the network, its alpha, its encoding; InputError if unusable.
+
+    ``colorspace``: the file's OCIO colour space (None: linear Rec.709 for
+    an EXR, sRGB otherwise; ``colorspaces.encoding_for``), or ``encoding``
+    given outright. Grey images become three equal channels. An EXR is
+    premultiplied by convention: its colour is divided by its alpha (0
+    where alpha is 0) before the network sees it. A truncated JPEG is
     refused: libjpeg would fill its missing rows with grey and only say
     "Premature end of JPEG file" on stderr.
     """
@@ -55,12 +84,16 @@ def read_image(path: str | os.PathLike, what: str = "image") -> Image:
         raise InputError(f"{what} is a folder, not an image file: {path}")
     if os.path.getsize(path) == 0:
         raise InputError(f"{what} is an empty file: {path}")
-    if path.lower().endswith(".exr"):
-        return Image(read_exr(path, what), 16)
+    exr = path.lower().endswith(".exr")
+    encoding = encoding or encoding_for(colorspace, scene_linear_file=exr)
+    if exr:
+        values, alpha = read_exr(path, what)
+        colour = values if alpha is None else unpremultiply(values, alpha)
+        return Image(np.ascontiguousarray(encoding.to_network(colour)), 16, alpha, encoding, values)
     if path.lower().endswith((".jpg", ".jpeg")) and _jpeg_truncated(path):
         raise InputError(f"{what} is a truncated JPEG (its data ends before the image does): {path}; "
                          f"copy or export it again")
-    # IMREAD_UNCHANGED keeps 16-bit depth; plain imread would drop it.
+    # IMREAD_UNCHANGED keeps 16-bit depth and alpha; plain imread would drop both.
     data = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if data is None:
         raise InputError(f"{what} is not an image OpenCV can read: {path}")
@@ -69,22 +102,31 @@ def read_image(path: str | os.PathLike, what: str = "image") -> Image:
     if data.ndim == 2:
         data = data[:, :, None]
     channels = data.shape[2]
-    if channels == 1:
-        data = np.repeat(data, 3, axis=2)
-    elif channels == 4:
-        data = data[:, :, :3]
-    elif channels != 3:
+    if channels not in (1, 2, 3, 4):
         raise InputError(f"{what} has {channels} channels; expected grey, BGR or BGRA: {path}")
     if data.dtype == np.uint8:
-        pixels, depth = data.astype(np.float32) / 255.0, 8
+        scale, depth = 255.0, 8
     elif data.dtype == np.uint16:
-        pixels, depth = data.astype(np.float32) / 65535.0, 16
+        scale, depth = 65535.0, 16
     elif data.dtype in (np.float32, np.float64):
         _refuse_non_finite(data, what, path)
-        pixels, depth = np.clip(data.astype(np.float32), 0.0, 1.0), 16
+        scale, depth = 1.0, 16
     else:
         raise InputError(f"{what} has unsupported pixel type {data.dtype}: {path}")
-    return Image(np.ascontiguousarray(pixels), depth)
+    values = data.astype(np.float32) / np.float32(scale)
+    colour = np.repeat(values[:, :, :1], 3, axis=2) if channels <= 2 else values[:, :, :3]
+    alpha = values[:, :, -1] if channels in (2, 4) else None
+    if alpha is not None and scale == 1.0:
+        alpha = np.clip(alpha, 0.0, 1.0)
+    colour = np.ascontiguousarray(colour)
+    return Image(encoding.to_network(colour), depth, None if alpha is None else np.ascontiguousarray(alpha),
+                 encoding, colour)
+
+
+def unpremultiply(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Premultiplied (H, W, 3) and its alpha (H, W) -> straight colour; 0 where alpha is 0."""
+    a = alpha[..., None]
+    return np.where(a > 0, colour / np.where(a > 0, a, 1.0), 0.0).astype(np.float32)
 
 
 def _refuse_non_finite(data: np.ndarray, what: str, path: str) -> None:
@@ -219,18 +261,6 @@ def _exr_header(path: str, what: str, size: int) -> tuple[int, int]:
 
 # -- EXR (the openexr package: OpenCV's wheels read and write no EXR) ----------------------------
 
-def linear_to_display(x: np.ndarray) -> np.ndarray:
-    """Scene-linear -> sRGB-encoded [0, 1]; values above 1 (highlights) are clipped."""
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
-
-
-def display_to_linear(x: np.ndarray) -> np.ndarray:
-    """sRGB-encoded [0, 1] -> scene-linear."""
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.04045, x / 12.92, np.power((x + 0.055) / 1.055, 2.4)).astype(np.float32)
-
-
 def _openexr(purpose: str):
     try:
         import OpenEXR
@@ -239,8 +269,8 @@ def _openexr(purpose: str):
     return OpenEXR
 
 
-def read_exr(path: str, what: str = "image") -> np.ndarray:
-    """An EXR's RGB as display-referred (H, W, 3) float32 BGR [0, 1].
+def read_exr(path: str, what: str = "image") -> tuple[np.ndarray, np.ndarray | None]:
+    """An EXR's values as they are: (H, W, 3) float32 BGR (premultiplied, scene-linear) and its A (H, W) or None.
 
     NaN or infinite values are refused with their count: turning them into
     black (or white) would hide a broken render in a stylised one.
@@ -252,25 +282,45 @@ def read_exr(path: str, what: str = "image") -> np.ndarray:
             channels = {name: np.array(ch.pixels) for name, ch in handle.channels().items()}
     except Exception as exc:
         raise InputError(f"cannot read EXR {path}: {exc}") from None
-    if "RGB" in channels or "RGBA" in channels:
-        rgb = channels.get("RGB", channels.get("RGBA"))[..., :3]
+    alpha = channels.get("A")
+    if "RGBA" in channels:
+        rgb, alpha = channels["RGBA"][..., :3], channels["RGBA"][..., 3]
+    elif "RGB" in channels:
+        rgb = channels["RGB"]
     elif "Y" in channels:
         rgb = np.repeat(channels["Y"][..., None], 3, axis=2)
     else:
         raise InputError(f"EXR {path} has no RGB or Y channels (has {', '.join(channels) or 'none'})")
     rgb = rgb.astype(np.float32)
     _refuse_non_finite(rgb, what, path)
-    return np.ascontiguousarray(linear_to_display(rgb)[..., ::-1])
+    if alpha is not None:
+        alpha = alpha.astype(np.float32)
+        _refuse_non_finite(alpha, what, path)
+    return np.ascontiguousarray(rgb[..., ::-1]), alpha
 
 
-def write_exr(path: str, pixels: np.ndarray) -> None:
-    """Display-referred BGR [0, 1] -> scene-linear half-float RGB EXR, written atomically."""
+def write_exr(path: str, colour: np.ndarray, alpha: np.ndarray | None = None,
+              keep: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """(H, W, 3) BGR values, as they are -> a half-float RGB(A) EXR, premultiplied by ``alpha``, written atomically.
+
+    A is stored as half when every value survives that (so a half A read in
+    goes out bit for bit), else as float. ``keep``: (premultiplied BGR
+    values, (H, W) bool): written as they are where True (``write_image``).
+    """
     OpenEXR = _openexr("writing")
-    rgb = np.ascontiguousarray(display_to_linear(pixels)[..., ::-1]).astype(np.float16)
+    rgb = np.ascontiguousarray(colour[..., ::-1], dtype=np.float32)
+    channels = {}
+    if alpha is not None:
+        rgb = rgb * alpha[..., None]
+        half = alpha.astype(np.float16)
+        channels["A"] = half if np.array_equal(half.astype(np.float32), alpha) else alpha.astype(np.float32)
+    if keep is not None:
+        rgb = np.where(keep[1][..., None], keep[0][..., ::-1], rgb)
+    channels["RGB"] = rgb.astype(np.float16)
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
 
     def write(tmp: str) -> None:
-        with OpenEXR.File(header, {"RGB": rgb}) as handle:
+        with OpenEXR.File(header, channels) as handle:
             handle.write(tmp)
 
     write_atomic(path, write)
@@ -377,25 +427,53 @@ def check_writable_folder(folder: str) -> None:
         raise OutputError(f"output folder is not writable: {folder} ({exc.strerror})") from None
 
 
-def write_image(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8) -> None:
+def write_image(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8, alpha: np.ndarray | None = None,
+                encoding: Encoding | None = None, keep: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     """Encode and write atomically: a temporary file in the same folder, then rename.
 
-    A reader (or a crash) never sees a half-written file. 16-bit output is
-    used only where the format holds it (PNG, TIFF); EXR is written as
-    scene-linear half float (``write_exr``).
+    ``pixels``: the network's values (H, W, 3) BGR [0, 1], in ``encoding``
+    (None: sRGB, as every image vidstyle makes from an sRGB input). They go
+    back into the file's colour space (``encoding.file_space``): EXR holds
+    scene-linear half floats, the others display-referred values. ``alpha``
+    (H, W) [0, 1], straight, is written beside them where the format holds
+    it (PNG, TIFF, WebP, EXR; ``has_alpha``). A reader (or a crash) never
+    sees a half-written file. 16-bit output is used only where the format
+    holds it (PNG, TIFF). ``keep``: (the input file's values, ``Image.values``;
+    (H, W) bool) -- where True, those values are written as they are (a
+    matte-limited output is the plate there, bit for bit).
     """
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
+    encoding = encoding or Encoding(SRGB, SRGB)
+    values = encoding.from_network(pixels, exr=ext == ".exr")
     if ext == ".exr":
-        write_exr(path, pixels)
+        write_exr(path, values, alpha, keep)
         return
+    if keep is not None:
+        values = np.where(keep[1][..., None], keep[0], values)
     if ext not in WRITABLE_EXTENSIONS:
         raise OutputError(f"cannot write {path!r}: use one of {', '.join(IMAGE_EXTENSIONS)}")
     depth = bit_depth if ext in SIXTEEN_BIT_EXTENSIONS else 8
-    ok, encoded = cv2.imencode(ext, quantise(pixels, depth))
+    if alpha is not None and ext in ALPHA_EXTENSIONS:
+        values = np.dstack([values, alpha])
+    ok, encoded = cv2.imencode(ext, quantise(values, depth))
     if not ok:
         raise OutputError(f"OpenCV could not encode {path}")
     write_bytes_atomic(path, encoded.tobytes())
+
+
+def has_alpha(path: str) -> bool:
+    """Whether a still or frame written to ``path`` keeps an alpha channel."""
+    return os.path.splitext(os.fspath(path))[1].lower() in ALPHA_EXTENSIONS + (".exr",)
+
+
+def resize_alpha(alpha: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:
+    """An alpha (H, W) at ``size`` (H', W'), area-averaged down, bicubic up; unchanged (bit for bit) at its own size."""
+    if alpha is None or alpha.shape == tuple(size):
+        return alpha
+    shrinking = size[0] * size[1] < alpha.size
+    out = cv2.resize(alpha, (size[1], size[0]), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+    return np.clip(out, 0.0, 1.0)
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:

@@ -63,16 +63,18 @@ def processor(kind: Kind, styles: ImageLike | Sequence[ImageLike], options: Styl
     return FrameStylizer(styles, options, still_video_options() if kind is Kind.STILL else video)
 
 
-def stylize_frames(kind: Kind, stylizer, frames, callback: Callable | None = None) -> Iterator[np.ndarray]:
+def stylize_frames(kind: Kind, stylizer, frames, callback: Callable | None = None,
+                   masks: Callable[[int], Sequence[np.ndarray] | None] | None = None) -> Iterator[np.ndarray]:
     """Each of ``frames`` ((H, W, 3) BGR) through ``stylizer`` in order; STILL frames each on their own.
 
-    ``callback``: the processor's per-iteration callback (``Progress``).
+    ``callback``: the processor's per-iteration callback (``Progress``);
+    ``masks(i)``: the mattes of the i-th frame (one per style), or None.
     Yields each frame stylised (float32 BGR [0, 1]) as soon as it is done.
     """
-    for frame in frames:
+    for i, frame in enumerate(frames):
         if kind is Kind.STILL:
             stylizer.reset()
-        yield stylizer.process(frame, callback=callback)
+        yield stylizer.process(frame, callback=callback, masks=None if masks is None else masks(i))
 
 
 @dataclass
@@ -112,10 +114,13 @@ def run(content: PathLike, styles: PathLike | Sequence[PathLike], output: PathLi
             output = f"{stem}_stylized.mp4"
     output = os.fspath(output)
     if kind is Kind.STILL:
-        from .stylize import stylize_image_file
+        from .stylize import alpha_dropped, stylize_image_file
 
-        return Result(stylize_image_file(content, styles, output, options, overwrite=overwrite,
-                                         callback=image_callback), kind)
+        made = stylize_image_file(content, styles, output, options, overwrite=overwrite, callback=image_callback,
+                                  colorspace=None if video is None else video.colorspace,
+                                  masks=() if video is None else video.masks)
+        dropped = alpha_dropped(content, made)
+        return Result(made, kind, [dropped] if dropped else [])
     if kind is Kind.RAY:
         from .ray_backend import run_on_ray
 

@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .errors import OutputError
+from .errors import InputError, OutputError
 from .images import partial_path, quantise, write_image
 from .options import DEFAULT_CODEC, DEFAULT_CRF, check_codec
 
@@ -62,9 +62,31 @@ AAC = ["-c:a", "aac", "-b:a", "192k"]
 TIMED_TIMESCALE = 90000
 
 
-def encoder_args(codec: str, crf: int = DEFAULT_CRF) -> list[str]:
-    """ffmpeg's output arguments for ``codec`` (one of CODECS) at quality ``crf`` (H.264 only)."""
-    return [*CHROMA_FILTER, *CODEC_ARGS[codec], *(["-crf", str(crf)] if codec.startswith("h264") else [])]
+# The codec that keeps an alpha channel, and the pixel format it then encodes (ProRes 4444 + alpha).
+ALPHA_CODEC, ALPHA_PIX_FMT = "prores4444", "yuva444p10le"
+
+
+def encoder_args(codec: str, crf: int = DEFAULT_CRF, alpha: bool = False) -> list[str]:
+    """ffmpeg's output arguments for ``codec`` (one of CODECS) at quality ``crf`` (H.264 only).
+
+    ``alpha``: keep an alpha channel (ALPHA_CODEC only).
+    """
+    args = list(CODEC_ARGS[codec])
+    if alpha:
+        args[args.index("-pix_fmt") + 1] = ALPHA_PIX_FMT
+    return [*CHROMA_FILTER, *args, *(["-crf", str(crf)] if codec.startswith("h264") else [])]
+
+
+def alpha_samples(alpha: np.ndarray) -> np.ndarray:
+    """(H, W) alpha [0, 1] -> the 16-bit samples to give ProRes 4444's 10-bit alpha, so it comes back as it was.
+
+    ffmpeg decodes a ProRes alpha as 12 bits (read here as 16: ``VideoSource``)
+    and ``prores_ks`` encodes 10; its conversion keeps the top 10 bits of a
+    16-bit sample. Handing it the decoded sample with its low 6 bits cleared
+    gives, decoded again, exactly the input's alpha (tests/test_plate.py);
+    rounded instead, one value in four moved by a 10-bit step.
+    """
+    return (np.round(np.clip(alpha, 0.0, 1.0) * 65535.0).astype(np.uint16) >> 6) << 6
 
 
 def ffmpeg_exe() -> str:
@@ -88,17 +110,52 @@ def _tail(text: str, lines: int = 6) -> str:
 
 @dataclass(frozen=True)
 class Probe:
-    """What ``ffmpeg -i`` says of a file's first audio stream: whether it has one, and its codec."""
+    """What ``ffmpeg -i`` says of a file: its first audio stream (whether, which codec), and whether its
+    first video stream has an alpha channel."""
 
     has_audio: bool
     audio_codec: str | None = None
+    video_alpha: bool = False
+
+
+# Pixel formats with alpha, as ffmpeg names them in a stream's line (yuva444p12le, rgba, gbrap16le, ya8...).
+_ALPHA_PIX_FMT = re.compile(r"\b(yuva\w*|rgba\w*|bgra\w*|argb|abgr|gbrap\w*|ya8|ya16\w*)\b")
 
 
 def probe(path: str) -> Probe:
-    """The audio stream of ``path`` as ffmpeg sees it (``Probe``)."""
+    """The audio stream of ``path`` as ffmpeg sees it, and its video's alpha (``Probe``)."""
     done = subprocess.run(command("-i", path, loglevel="info"), capture_output=True, text=True, errors="replace")
     found = re.search(r"Stream #\d+:\d+.*?: Audio: ([A-Za-z0-9_]+)", done.stderr)
-    return Probe(found is not None, found.group(1) if found else None)
+    video = re.search(r"Stream #\d+:\d+.*?: Video: (.*)", done.stderr)
+    return Probe(found is not None, found.group(1) if found else None,
+                 video is not None and _ALPHA_PIX_FMT.search(video.group(1)) is not None)
+
+
+class AlphaReader:
+    """A video's alpha, frame after frame in decode order (the order OpenCV gives the colour in).
+
+    ffmpeg decodes the first video stream's alpha plane alone (``alphaextract``)
+    as 16-bit grey; ``next()`` gives each frame's (H, W) float32 [0, 1].
+    """
+
+    def __init__(self, path: str, width: int, height: int):
+        self.size, self.path = (height, width), path
+        self._proc = subprocess.Popen(command("-i", path, "-map", "0:v:0", "-vf", "alphaextract", "-f", "rawvideo",
+                                              "-pix_fmt", "gray16le", "-"),
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def next(self) -> np.ndarray:
+        want = self.size[0] * self.size[1] * 2
+        data = self._proc.stdout.read(want)
+        if len(data) != want:
+            raise InputError(f"{self.path}: its alpha channel ends before its picture does")
+        return np.frombuffer(data, "<u2").reshape(self.size).astype(np.float32) / 65535.0
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        self._proc.stdout.close()
 
 
 def count_frames(path: str) -> int:
@@ -267,13 +324,14 @@ class VideoWriter:
     """
 
     def __init__(self, path: str, width: int, height: int, fps: Fraction, codec: str = DEFAULT_CODEC,
-                 crf: int = DEFAULT_CRF):
+                 crf: int = DEFAULT_CRF, alpha: bool = False):
         check_codec(codec)
         self.path, self.width, self.height = path, width, height
+        self.alpha = alpha   # frames come with an alpha, given at 16 bit (ALPHA_CODEC)
         padded = (width + width % 2, height + height % 2)
-        self._start(command("-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{padded[0]}x{padded[1]}",
-                            "-r", str(Fraction(fps)), "-i", "-", "-an", *encoder_args(codec, crf),
-                            *_faststart(path), path), stdin=subprocess.PIPE)
+        self._start(command("-y", "-f", "rawvideo", "-pix_fmt", "bgra64le" if alpha else "bgr24",
+                            "-s", f"{padded[0]}x{padded[1]}", "-r", str(Fraction(fps)), "-i", "-", "-an",
+                            *encoder_args(codec, crf, alpha), *_faststart(path), path), stdin=subprocess.PIPE)
 
     def _start(self, cmd: list[str], stdin=None) -> None:
         self._log = tempfile.TemporaryFile()
@@ -290,8 +348,11 @@ class VideoWriter:
         self._log.close()
         return OutputError(f"ffmpeg failed {what} {self.path}: {said}")
 
-    def write(self, pixels: np.ndarray) -> None:
-        bgr = _even(quantise(pixels, 8))
+    def write(self, pixels: np.ndarray, alpha: np.ndarray | None = None) -> None:
+        if self.alpha:
+            bgr = _even(np.dstack([quantise(pixels, 16), alpha_samples(alpha)]).astype("<u2"))
+        else:
+            bgr = _even(quantise(pixels, 8))
         try:
             self._proc.stdin.write(np.ascontiguousarray(bgr).tobytes())
         except OSError:  # broken pipe: ffmpeg has died
@@ -322,9 +383,9 @@ class TimedWriter(VideoWriter):
     """
 
     def __init__(self, path: str, files: Sequence[str], durations: Sequence[float], listing: str,
-                 codec: str = DEFAULT_CODEC, crf: int = DEFAULT_CRF):
+                 codec: str = DEFAULT_CODEC, crf: int = DEFAULT_CRF, alpha: bool = False):
         check_codec(codec)
-        self.path = path
+        self.path, self.alpha = path, alpha
         with open(listing, "w") as handle:
             handle.write("ffconcat version 1.0\n")
             for file, seconds in zip(files, durations):
@@ -333,7 +394,7 @@ class TimedWriter(VideoWriter):
         timescale = ["-video_track_timescale", str(TIMED_TIMESCALE)] if path.lower().endswith(
             (".mp4", ".mov", ".m4v")) else []
         self._start(command("-y", "-f", "concat", "-safe", "0", "-i", listing, "-an", "-fps_mode", "passthrough",
-                            *encoder_args(codec, crf), *timescale, *_faststart(path), path))
+                            *encoder_args(codec, crf, alpha), *timescale, *_faststart(path), path))
 
 
 def _faststart(path: str) -> list[str]:
@@ -400,20 +461,30 @@ class Encoder:
         self._writer: VideoWriter | None = None
         self._temporaries = [partial_path(path), partial_path(path)]   # the silent picture, then with sound
         self._frames: str | None = None                                # a timed output's frame files
+        self.alpha = False                                             # frames carry alpha (set by the first)
 
-    def write(self, pixels: np.ndarray) -> None:
-        """Add a frame ((H, W, 3) float BGR [0, 1]; every frame the size of the first)."""
+    def write(self, pixels: np.ndarray, alpha: np.ndarray | None = None) -> None:
+        """Add a frame ((H, W, 3) float BGR [0, 1]; every frame the size of the first).
+
+        ``alpha`` (H, W) [0, 1] is kept when the codec holds one (ALPHA_CODEC),
+        decided by the first frame.
+        """
+        if self.count == 0:
+            self.alpha = alpha is not None and self.codec == ALPHA_CODEC
         if self.timing.times is not None:
             if self._frames is None:
                 self._frames = partial_path(self.path) + ".frames"
                 os.makedirs(self._frames)
-            write_image(os.path.join(self._frames, f"{self.count:08d}.png"), _even(pixels), 16)
+            kept = None
+            if self.alpha:   # the PNG's 16-bit alpha, as alpha_samples gives it to the encoder
+                kept = _even(alpha_samples(alpha)[..., None])[..., 0].astype(np.float32) / 65535.0
+            write_image(os.path.join(self._frames, f"{self.count:08d}.png"), _even(pixels), 16, kept)
         else:
             if self._writer is None:
                 h, w = pixels.shape[:2]
                 self._writer = VideoWriter(self._temporaries[0], w, h, self.timing.fps, codec=self.codec,
-                                           crf=self.crf)
-            self._writer.write(pixels)
+                                           crf=self.crf, alpha=self.alpha)
+            self._writer.write(pixels, alpha if self.alpha else None)
         self.count += 1
 
     def finish(self, audio_from: str | None = None) -> int:
@@ -433,7 +504,8 @@ class Encoder:
                                       f"cannot time {self.path}")
                 files = [os.path.join(self._frames, f"{i:08d}.png") for i in range(self.count)]
                 self._writer = TimedWriter(silent, files, self.timing.durations,
-                                           os.path.join(self._frames, "list.ffconcat"), self.codec, self.crf)
+                                           os.path.join(self._frames, "list.ffconcat"), self.codec, self.crf,
+                                           self.alpha)
             self._writer.close()
             result = silent
             if audio_from is not None:

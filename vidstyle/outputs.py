@@ -13,7 +13,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from . import images
+from . import images, media
+from .colorspaces import SRGB, Encoding
 from .errors import ConfigError, OutputError
 from .options import VideoOptions
 from .sequences import frame_name, is_sequence_pattern, is_video_path, split_pattern
@@ -39,7 +40,7 @@ class Output:
     """
 
     def __init__(self, path: str, fps: Fraction | None = None, padding: int | None = None,
-                 bit_depth: int = 8):
+                 bit_depth: int = 8, encoding: Encoding | None = None):
         self.path = os.fspath(path)
         self.folder = os.path.dirname(os.path.abspath(self.path))
         self.is_video = is_video_path(self.path)
@@ -55,6 +56,7 @@ class Output:
         self.fps = fps
         self.bit_depth = bit_depth
         self.exr = ext == ".exr"
+        self.encoding = encoding or Encoding(SRGB, SRGB)   # the input's: frames go back into its colour space
 
     def check(self, video: VideoOptions) -> None:
         """Everything about the output that can be checked before any work."""
@@ -76,8 +78,30 @@ class Output:
         """``OUT.####.png`` -> ``OUT.1001.png``."""
         return frame_name(self.prefix, self.padding, self.suffix, number)
 
-    def write_frame(self, number: int, pixels: np.ndarray) -> None:
-        images.write_image(self.frame_path(number), pixels, self.bit_depth)
+    def write_frame(self, number: int, pixels: np.ndarray, alpha: np.ndarray | None = None,
+                    keep: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """A frame of the network's values (H, W, 3) into the input's colour space, with the input's ``alpha``.
+
+        ``keep``: the input's own values and where to write them as they are (``images.write_image``).
+        """
+        images.write_image(self.frame_path(number), pixels, self.bit_depth,
+                           images.resize_alpha(alpha, pixels.shape[:2]), self.encoding, keep)
+
+    def video_values(self, pixels: np.ndarray) -> np.ndarray:
+        """A frame of the network's values -> what the video encoder takes (display-referred [0, 1])."""
+        return self.encoding.from_network(pixels)
+
+    def alpha_warning(self, codec: str) -> str | None:
+        """The line to say when the input has alpha and this output cannot keep it; None when it can.
+
+        A sequence in PNG, TIFF, WebP or EXR keeps it, and a video in ProRes
+        4444 (``media.ALPHA_CODEC``).
+        """
+        if (codec == media.ALPHA_CODEC) if self.is_video else images.has_alpha(self.path):
+            return None
+        where = f"codec {codec}" if self.is_video else f"{os.path.splitext(self.path)[1]} frames"
+        return (f"the input has an alpha channel and {where} cannot hold one: it is dropped (write a PNG, TIFF or "
+                f"EXR sequence, or a .mov with --codec {media.ALPHA_CODEC}, to keep it)")
 
     def existing(self, numbers: Sequence[int]) -> list[str]:
         """The files of ``numbers`` (or the video) already on disk."""

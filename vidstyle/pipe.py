@@ -5,7 +5,9 @@
       ffmpeg -f rawvideo -pix_fmt rgb24 -s 1920x1080 -r 24 -i - out.mov
 
 A frame is exactly width * height * 3 samples (1 byte each for rgb24/bgr24,
-2 little-endian bytes for rgb48le), frames back to back, no header. Each
+2 little-endian bytes for rgb48le), or * 4 with alpha (rgba, bgra; rgba64le
+at 16 bit), frames back to back, no header. A frame's alpha goes out as it
+came in, byte for byte; its colour is stylised. Each
 frame read is stylised by the per-frame processor (warm-started from the
 previous output, cuts detected) and written out at once in the same format
 and geometry: one frame out for one frame in, in order, so memory stays flat
@@ -37,12 +39,14 @@ from .temporal import FrameStylizer
 # The largest frame side a stream may have: 16K, beyond every plate format (OpenCV's resize and
 # remap stop at 32767), so an absurd --frame-size is refused instead of asking for terabytes.
 MAX_FRAME_SIDE = 16384
-PIX_FMTS = {"rgb24": (np.uint8, True), "bgr24": (np.uint8, False), "rgb48le": (np.dtype("<u2"), True)}
+# name -> (sample type, RGB order (else BGR), channels)
+PIX_FMTS = {"rgb24": (np.uint8, True, 3), "bgr24": (np.uint8, False, 3), "rgb48le": (np.dtype("<u2"), True, 3),
+            "rgba": (np.uint8, True, 4), "bgra": (np.uint8, False, 4), "rgba64le": (np.dtype("<u2"), True, 4)}
 
 
 @dataclass(frozen=True)
 class StreamFormat:
-    """Raw frames of ``width`` x ``height`` in ``pix_fmt`` (rgb24, bgr24 or rgb48le)."""
+    """Raw frames of ``width`` x ``height`` in ``pix_fmt`` (one of PIX_FMTS)."""
 
     width: int
     height: int
@@ -68,23 +72,30 @@ class StreamFormat:
         return np.dtype(PIX_FMTS[self.pix_fmt][0])
 
     @property
+    def channels(self) -> int:
+        return PIX_FMTS[self.pix_fmt][2]
+
+    @property
     def frame_bytes(self) -> int:
-        return self.width * self.height * 3 * self.dtype.itemsize
+        return self.width * self.height * self.channels * self.dtype.itemsize
 
-    def decode(self, data: bytes) -> np.ndarray:
-        """Raw bytes of one frame -> (H, W, 3) BGR, uint8 or uint16."""
-        frame = np.frombuffer(data, self.dtype).reshape(self.height, self.width, 3)
-        frame = frame[..., ::-1] if PIX_FMTS[self.pix_fmt][1] else frame
-        return np.ascontiguousarray(frame).astype(frame.dtype.newbyteorder("="))
+    def decode(self, data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw bytes of one frame -> its colour (H, W, 3) BGR and its alpha (H, W) or None, uint8 or uint16."""
+        frame = np.frombuffer(data, self.dtype).reshape(self.height, self.width, self.channels)
+        frame = frame.astype(frame.dtype.newbyteorder("="))
+        colour = frame[..., 2::-1] if PIX_FMTS[self.pix_fmt][1] else frame[..., :3]
+        return np.ascontiguousarray(colour), (frame[..., 3].copy() if self.channels == 4 else None)
 
-    def encode(self, pixels: np.ndarray) -> bytes:
-        """(h, w, 3) float BGR [0, 1] -> raw bytes of one frame at the stream's geometry."""
+    def encode(self, pixels: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
+        """(h, w, 3) float BGR [0, 1] and the frame's own ``alpha`` -> raw bytes of one frame at the stream's geometry."""
         if pixels.shape[:2] != (self.height, self.width):
             pixels = cv2.resize(pixels, (self.width, self.height), interpolation=cv2.INTER_CUBIC)
-        values = quantise(pixels, 16 if self.dtype.itemsize == 2 else 8).astype(self.dtype)
+        values = quantise(pixels, 16 if self.dtype.itemsize == 2 else 8)
         if PIX_FMTS[self.pix_fmt][1]:
             values = values[..., ::-1]
-        return np.ascontiguousarray(values).tobytes()
+        if self.channels == 4:
+            values = np.dstack([values, alpha])
+        return np.ascontiguousarray(values.astype(self.dtype)).tobytes()
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes:
@@ -119,10 +130,10 @@ def stylize_stream(source: BinaryIO, sink: BinaryIO, fmt: StreamFormat,
             raise StreamError(f"the input stream ended inside frame {done} ({len(data)} of {fmt.frame_bytes} "
                               f"bytes for {fmt.width}x{fmt.height} {fmt.pix_fmt}); the {done} whole frame(s) "
                               f"before it were written")
-        out = processor.process(fmt.decode(data), callback=None if callback is None else
-                                (lambda p: callback(done, p)))
+        colour, alpha = fmt.decode(data)
+        out = processor.process(colour, callback=None if callback is None else (lambda p: callback(done, p)))
         try:
-            sink.write(fmt.encode(out))
+            sink.write(fmt.encode(out, alpha))
             sink.flush()
         except (BrokenPipeError, ConnectionResetError):
             raise OutputError(f"the output stream was closed by its reader after {done} frame(s)") from None

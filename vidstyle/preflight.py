@@ -20,6 +20,7 @@ from typing import Sequence
 
 from . import images, media
 from .errors import OutputError
+from .mattes import MatteSet
 from .options import StyleOptions, VideoOptions
 from .outputs import Output
 from .paths import check_writes
@@ -45,6 +46,7 @@ class Job:
     warmup: list[int] = field(default_factory=list)   # rendered first, not kept
     fingerprint: str = ""
     timing: media.Timing | None = None                # when a video output's frames play; None for a sequence
+    mattes: MatteSet | None = None                    # one per style (--mask), matched to the frames
 
     @property
     def keep(self) -> list[int]:
@@ -60,10 +62,15 @@ def prepare(input_path: PathLike, styles: PathLike | Sequence[PathLike], output_
     style_paths = as_path_list(styles)
     style_px = [images.read_image(p, "style image").pixels for p in style_paths]
     check_init(options)
+    mattes = MatteSet(video.masks, len(style_paths)) if video.masks else None   # their count, first
     # A folder input never takes the output's own frames (a rerun would stylise them again).
-    source = open_source(input_path, exclude=functools.partial(belongs_to, output_path))
-    output = Output(output_path, fps=video.fps or source.fps, padding=source.padding, bit_depth=source.bit_depth)
+    source = open_source(input_path, exclude=functools.partial(belongs_to, output_path), colorspace=video.colorspace)
+    style_px = [source.encoding.style(px) for px in style_px]   # the styles seen as the plate is (colorspaces.py)
+    output = Output(output_path, fps=video.fps or source.fps, padding=source.padding, bit_depth=source.bit_depth,
+                    encoding=source.encoding)
     output.check(video)
+    if source.has_alpha and output.alpha_warning(video.codec):
+        source.warnings.append(output.alpha_warning(video.codec))
     inputs = [input_path, *style_paths, options.weights, init_path(options)]
     check_writes([("output", output.sample_path(source.numbers)),
                   ("report", None if report_path is None else os.fspath(report_path))],
@@ -83,8 +90,10 @@ def prepare(input_path: PathLike, styles: PathLike | Sequence[PathLike], output_
     else:
         source.check_no_gaps()
         source.check(video.accept_damaged)
+    if mattes is not None:
+        mattes.check(source.numbers, (source.height, source.width))
     job = Job(input_path, source, output, style_paths, processor, options, video, warmup,
-              fingerprint(source, style_paths, options, video))
+              fingerprint(source, style_paths, options, video), mattes=mattes)
     if output.is_video:
         job.timing, said = source.timing(job.keep, video.fps)
         source.warnings += said

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -65,7 +66,8 @@ class Plan:
     style and TV terms (they must fit the image's own size: a plan with
     terms runs one level); ``memory``: the L-BFGS memory to start from;
     ``tolerance``, ``patience``, ``min_iterations``: the early stop (see
-    ``optimize.Budget``).
+    ``optimize.Budget``); ``guides``: (K, H, W) float32 [0, 1] at the
+    image's size, the region of each style (``mattes.guides``), or None.
     """
 
     iterations: int | None = None
@@ -76,6 +78,7 @@ class Plan:
     tolerance: float | None = None
     patience: int | None = None
     min_iterations: int = 1
+    guides: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,12 @@ def coarse_to_fine(stylizer, content: np.ndarray, plan: Plan, callback: Progress
         c = images.to_tensor(images.resize(content, (lh, lw)), stylizer.device)
         x = stylizer.initial(c, plan.init) if x is None else \
             F.interpolate(x, size=(lh, lw), mode="bicubic", align_corners=False).clamp(0, 1)
-        objective = stylizer.objective(c, plan.terms)
+        guides = None
+        if plan.guides is not None:
+            # (K, H, W) -> (K, 1, lh, lw): each matte at the level's size, area-averaged as the image is
+            guides = torch.from_numpy(np.stack([cv2.resize(g, (lw, lh), interpolation=cv2.INTER_AREA)
+                                                if g.shape != (lh, lw) else g for g in plan.guides]))[:, None]
+        objective = stylizer.objective(c, plan.terms, guides)
 
         def report(i, ev, point, level=level, lh=lh, lw=lw):
             nonlocal last

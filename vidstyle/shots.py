@@ -84,7 +84,7 @@ def warmup_frames(input_path: str, all_numbers: Sequence[int], wanted: Sequence[
         return []
     tracker = ShotTracker.for_video(video)
     if tracker.needs_pixels:
-        scan = open_source(input_path)
+        scan = open_source(input_path, colorspace=video.colorspace)
         scan.restrict([*window, first])
         fed = ((f.number, f.pixels) for f in scan.frames())
     else:

@@ -34,6 +34,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import images, media  # noqa: E402
+from .colorspaces import encoding_for  # noqa: E402
 from .errors import ConfigError, InputError  # noqa: E402
 from .sequences import format_ranges, is_sequence_pattern, split_pattern  # noqa: E402
 
@@ -53,7 +54,9 @@ def _quiet_opencv():
 @dataclass(frozen=True)
 class Frame:
     number: int
-    pixels: np.ndarray  # (H, W, 3) float32 BGR [0, 1]
+    pixels: np.ndarray  # (H, W, 3) float32 BGR [0, 1], as the network sees it (the source's ``encoding``)
+    alpha: np.ndarray | None = None   # (H, W) float32 [0, 1], straight; None when the frame has none
+    values: np.ndarray | None = None  # the file's colour as read (images.Image.values)
 
 
 class FrameSource:
@@ -70,9 +73,15 @@ class FrameSource:
     has_audio: bool = False
     padding: int | None = None   # digits in a sequence's file names; None for videos and folders
     needs_contiguous: bool = False   # a sequence's numbers must have no holes (gaps are refused)
+    has_alpha: bool = False          # the frames carry an alpha channel (the first one did)
 
     def __init__(self) -> None:
         self.warnings: list[str] = []   # faults accepted rather than refused (accept_damaged)
+        self.encoding = encoding_for(None, scene_linear_file=False)   # how file values become pixels
+
+    def set_colorspace(self, colorspace: str | None) -> None:
+        """Read the frames as OCIO colour space ``colorspace`` (None: by file type; ``colorspaces.encoding_for``)."""
+        self.encoding = encoding_for(colorspace, scene_linear_file=self.is_exr)
 
     @property
     def audio_path(self) -> str | None:
@@ -188,7 +197,8 @@ class VideoSource(FrameSource):
         self.numbers = list(range(self.promised))        # until check() has counted by decoding
         self._wanted: list[int] | None = None
         self.scan: media.Scan | None = None
-        self.has_audio = media.probe(path).has_audio
+        probed = media.probe(path)
+        self.has_audio, self.has_alpha = probed.has_audio, probed.video_alpha
         self._accept_short = False
 
     def variable_rate(self) -> bool:
@@ -282,6 +292,8 @@ class VideoSource(FrameSource):
         last = max(self.numbers)
         with _quiet_opencv():
             cap = cv2.VideoCapture(self.path)
+        # OpenCV decodes no alpha: ffmpeg gives it beside, frame for frame in the same order.
+        alphas = media.AlphaReader(self.path, self.width, self.height) if self.has_alpha else None
         index = 0
         try:
             # No seeking: OpenCV's frame positions are estimates for some containers (an MPEG-TS
@@ -294,11 +306,15 @@ class VideoSource(FrameSource):
                     ok, frame = cap.grab(), None
                 if not ok:
                     break
+                alpha = None if alphas is None else alphas.next()
                 if frame is not None:
-                    yield Frame(index, frame.astype(np.float32) / 255.0)
+                    values = frame.astype(np.float32) / 255.0
+                    yield Frame(index, self.encoding.to_network(values), alpha, values)
                 index += 1
         finally:
             cap.release()
+            if alphas is not None:
+                alphas.close()
         if index <= last:
             lost = [n for n in self.numbers if n >= index]
             fault = f"{self.path}: frame(s) {format_ranges(lost)} did not decode"
@@ -327,10 +343,12 @@ class ImageListSource(FrameSource):
         self._real: set[str] | None = None
         self.needs_contiguous = needs_contiguous
         self.numbers = sorted(files)
-        first = images.read_image(files[self.numbers[0]], "frame")
+        self.is_exr = files[self.numbers[0]].lower().endswith(".exr")
+        self.set_colorspace(None)
+        first = images.read_plate(files[self.numbers[0]], "frame", encoding=self.encoding)
         self.height, self.width = first.pixels.shape[:2]
         self.bit_depth = first.bit_depth
-        self.is_exr = files[self.numbers[0]].lower().endswith(".exr")
+        self.has_alpha = first.alpha is not None
 
     def check(self, accept_damaged: bool = False) -> None:
         """Refuse, before any work, a frame that cannot be read whole, or whose size or bit depth is not the first's.
@@ -370,7 +388,7 @@ class ImageListSource(FrameSource):
 
     def frames(self) -> Iterator[Frame]:
         for number in self.numbers:
-            img = images.read_image(self.files[number], "frame")
+            img = images.read_plate(self.files[number], "frame", encoding=self.encoding)
             if img.pixels.shape[:2] != (self.height, self.width):
                 raise InputError(
                     f"frame {number} ({self.files[number]}) is {img.pixels.shape[1]}x{img.pixels.shape[0]}, "
@@ -378,7 +396,7 @@ class ImageListSource(FrameSource):
             if img.bit_depth != self.bit_depth:
                 raise InputError(f"frame {number} ({self.files[number]}) is {img.bit_depth}-bit, the first frame "
                                  f"is {self.bit_depth}-bit: all frames must have one bit depth")
-            yield Frame(number, img.pixels)
+            yield Frame(number, img.pixels, img.alpha, img.values)
 
 
 def open_sequence(pattern: str) -> ImageListSource:
@@ -457,8 +475,11 @@ _STILL_ADVICE = {
 }
 
 
-def open_source(path: str, exclude: Callable[[str], bool] | None = None, purpose: str = "stylize") -> FrameSource:
+def open_source(path: str, exclude: Callable[[str], bool] | None = None, purpose: str = "stylize",
+                colorspace: str | None = None) -> FrameSource:
     """A video file, a folder of images, or a sequence pattern -> a FrameSource.
+
+    ``colorspace``: the frames' OCIO colour space (None: by file type).
 
     ``exclude``: for a folder, files to leave out (the output's own frames, so
     a rerun never stylises its earlier output). A single image is refused: it
@@ -467,14 +488,18 @@ def open_source(path: str, exclude: Callable[[str], bool] | None = None, purpose
     """
     path = os.fspath(path)
     if is_sequence_pattern(path) and not os.path.exists(path):
-        return open_sequence(path)
-    if os.path.isdir(path):
-        return open_folder(path, exclude)
-    if not os.path.exists(path):
+        source: FrameSource = open_sequence(path)
+    elif os.path.isdir(path):
+        source = open_folder(path, exclude)
+    elif not os.path.exists(path):
         raise InputError(f"input not found: {path}")
-    if is_still_path(path):
+    elif is_still_path(path):
         raise InputError(f"{path} is a single image, not a clip: {_STILL_ADVICE.get(purpose, _STILL_ADVICE['stylize'])}")
-    return VideoSource(path)
+    else:
+        source = VideoSource(path)
+    if colorspace is not None:
+        source.set_colorspace(colorspace)
+    return source
 
 
 __all__ = ["Frame", "FrameSource", "ImageListSource", "VideoSource", "is_still_path", "open_folder",

@@ -8,6 +8,7 @@ from typing import Sequence, Union
 import numpy as np
 
 from . import images
+from .colorspaces import SRGB, Encoding
 from .engine import ProgressCallback, Stylizer
 from .errors import ConfigError, InputError
 from .options import StyleOptions
@@ -39,6 +40,20 @@ def as_pixels(image: ImageLike, what: str) -> np.ndarray:
             raise InputError(f"{what} contains NaN or infinite values")
         return np.clip(arr.astype(np.float32), 0.0, 1.0)
     raise InputError(f"{what} has unsupported dtype {arr.dtype}")
+
+
+def split_alpha(frame: ImageLike) -> tuple[ImageLike, np.ndarray | None]:
+    """An (H, W, 4) BGRA array -> its (H, W, 3) colour and its alpha (H, W) float32 [0, 1]; anything else as it is."""
+    if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 4:
+        return frame, None
+    alpha = frame[:, :, 3]
+    if alpha.dtype == np.uint8:
+        alpha = alpha.astype(np.float32) / 255.0
+    elif alpha.dtype == np.uint16:
+        alpha = alpha.astype(np.float32) / 65535.0
+    else:
+        alpha = np.clip(alpha.astype(np.float32), 0.0, 1.0)
+    return frame[:, :, :3], alpha
 
 
 def _options(options: StyleOptions | None, overrides: dict) -> StyleOptions:
@@ -91,7 +106,8 @@ def stylize_image(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
 
 def stylize_image_file(content: PathLike, styles: PathLike | Sequence[PathLike], output: PathLike,
                        options: StyleOptions | None = None, *, overwrite: bool = False,
-                       callback: ProgressCallback | None = None, **overrides) -> str:
+                       callback: ProgressCallback | None = None, colorspace: str | None = None,
+                       masks: Sequence[PathLike] = (), **overrides) -> str:
     """Read, stylise and write an image; returns the output path.
 
     Everything is checked before the optimisation starts (options, inputs,
@@ -99,12 +115,33 @@ def stylize_image_file(content: PathLike, styles: PathLike | Sequence[PathLike],
     written atomically, so a failure or Ctrl-C never leaves a partial file.
     Any still format vidstyle reads may be written, EXR included (scene-linear
     in and out, like sequences); a 16-bit or EXR content image gives a 16-bit
-    PNG/TIFF.
+    PNG/TIFF. ``colorspace``: the content's OCIO colour space (None: by file
+    type; colorspaces.py); the output is written back in it. The content's
+    alpha goes to the output unchanged where its format holds one (PNG,
+    TIFF, WebP, EXR; ``alpha_dropped`` says when it does not). ``masks``:
+    one still matte per style (``VideoOptions.masks``): each style paints
+    its own region, the output is the content where no matte reaches.
     """
+    from . import mattes
+    from .schedule import Plan
+    from .sources import is_still_path
+
     options = _options(options, overrides)
     style_paths = as_path_list(styles)
-    content_img = images.read_image(content, "content image")
-    style_px = style_list(style_paths)
+    if masks and len(masks) != len(style_paths):
+        raise ConfigError(f"{len(masks)} matte(s) (--mask) for {len(style_paths)} style image(s): give one matte "
+                          f"per style, the k-th for the k-th style")
+    for path in masks:
+        if not is_still_path(os.fspath(path)):
+            raise ConfigError(f"matte {os.fspath(path)} is not a single image: a still takes still mattes")
+    content_img = images.read_plate(content, "content image", colorspace)
+    mats = [mattes.from_image(images.read_plate(p, f"matte {os.fspath(p)}")) for p in masks]
+    for path, matte in zip(masks, mats):
+        if matte.shape != content_img.pixels.shape[:2]:
+            raise InputError(f"matte {os.fspath(path)} is {matte.shape[1]}x{matte.shape[0]} px, the content is "
+                             f"{content_img.pixels.shape[1]}x{content_img.pixels.shape[0]}: a matte must have the "
+                             f"content's size")
+    style_px = [content_img.encoding.style(px) for px in style_list(style_paths)]
     check_init(options)
     output = images.check_output_path(output, overwrite=overwrite,
                                       inputs=(content, *style_paths, options.weights,
@@ -113,9 +150,30 @@ def stylize_image_file(content: PathLike, styles: PathLike | Sequence[PathLike],
     size = images.output_size(px.shape[0], px.shape[1], options.size)
     stylizer = Stylizer(style_px, options)
     stylizer.check_size(*size, native=px.shape[:2])
-    result = stylizer.stylize(images.resize(px, size), callback=callback)
-    images.write_image(output, result, content_img.bit_depth)
+    small = images.resize(px, size)
+    keep = None
+    if mats:
+        regions = mattes.resize_all(mats, size)
+        cover = mattes.coverage(regions)
+        result = small if not cover.any() else \
+            mattes.composite(stylizer.run(small, Plan(guides=mattes.guides(regions)), callback).image, small, cover)
+        if size == px.shape[:2] and os.fspath(output).lower().endswith(".exr") == os.fspath(content).lower().endswith(".exr"):
+            keep = (content_img.values, cover == 0)   # the content there, bit for bit
+    else:
+        result = stylizer.stylize(small, callback=callback)
+    images.write_image(output, result, content_img.bit_depth, images.resize_alpha(content_img.alpha, size),
+                       content_img.encoding, keep)
     return output
+
+
+def alpha_dropped(content: PathLike, output: PathLike) -> str | None:
+    """The warning for a still whose content has alpha that ``output``'s format cannot hold; None otherwise."""
+    if images.has_alpha(os.fspath(output)):
+        return None
+    if images.read_plate(content, "content image", encoding=Encoding(SRGB, SRGB)).alpha is None:
+        return None
+    return (f"{os.fspath(content)} has an alpha channel and {os.path.splitext(os.fspath(output))[1]} cannot hold "
+            f"one: it is dropped (write a PNG, TIFF or EXR to keep it)")
 
 
 def init_path(options: StyleOptions) -> str | None:

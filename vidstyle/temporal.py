@@ -32,6 +32,7 @@ from frames stored as 16-bit PNGs continues exactly as an uninterrupted one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import images
+from . import images, mattes
 from .engine import Stylizer
 from .errors import InputError
 from .flow import FlowEstimator, reliability
@@ -48,7 +49,7 @@ from .lbfgs import Memory
 from .options import StyleOptions, VideoOptions
 from .schedule import Progress
 from .shots import ShotTracker
-from .stylize import ImageLike, as_pixels, style_list
+from .stylize import ImageLike, as_pixels, split_alpha, style_list
 from .warmstart import Carry, WarmStart, rule_for
 
 # Where a frame's time goes (``FrameRecord.stages``), in seconds: decoding it, the two optical flows,
@@ -95,6 +96,8 @@ class SourceFrame:
     previous frame's content when this one continues a shot, else None;
     backward (t -> t-1) and forward (t-1 -> t) flows, (h, w, 2), and Ruder's
     reliability mask, (h, w), when computed (``FrameAnalyser.compute_flows``);
+    guides: (K, h, w) the region of each style and coverage (h, w) how much
+    of each pixel is stylised, when the frame has mattes (``mattes.py``);
     stages: seconds spent so far (see STAGES).
     """
 
@@ -105,6 +108,8 @@ class SourceFrame:
     backward: np.ndarray | None = None
     forward: np.ndarray | None = None
     mask: np.ndarray | None = None
+    guides: np.ndarray | None = None
+    coverage: np.ndarray | None = None
     stages: dict[str, float] = field(default_factory=no_stages)
     key: str = field(init=False)
 
@@ -115,6 +120,8 @@ class SourceFrame:
         # the rest of the source-only work, not between two optimisations.
         h = hashlib.blake2b(digest_size=8)
         h.update(np.ascontiguousarray(self.content).view(np.uint8))
+        if self.guides is not None:   # a changed matte changes the frame
+            h.update(np.ascontiguousarray(self.guides).view(np.uint8))
         h.update(b"S" if self.shot_start else b"W")
         self.key = h.hexdigest()
 
@@ -152,15 +159,23 @@ class FrameAnalyser:
         """The next frame starts a new shot: nothing of the current one is used for it."""
         self.shots.reset()
 
-    def analyse(self, frame: ImageLike, number: int | None = None, *, flows: bool = True) -> SourceFrame:
+    def analyse(self, frame: ImageLike, number: int | None = None, *, flows: bool = True,
+                masks: Sequence[np.ndarray] | None = None) -> SourceFrame:
         """The source-only step for the next frame, in order: shot decision, resize, flows and mask.
 
         ``number``: the frame's number (sequences keep theirs; a jump starts a
         shot); None numbers frames on from the previous one. ``flows=False``
         leaves the flows to ``compute_flows`` (a host that expects to reuse a
         stored output for this frame, or computes flows on other threads).
+        ``masks``: one matte (H, W) in [0, 1] per style at the frame's size,
+        or None (every style everywhere, blended).
         """
         pixels = as_pixels(frame, "frame")
+        if masks is not None:
+            for k, m in enumerate(masks, start=1):
+                if np.shape(m)[:2] != pixels.shape[:2]:
+                    raise InputError(f"matte {k} is {np.shape(m)[1]}x{np.shape(m)[0]} px, the frame is "
+                                     f"{pixels.shape[1]}x{pixels.shape[0]}: a matte must have the frame's size")
         size = self.output_size(*pixels.shape[:2])
         if self._previous is not None and self._previous.shape[:2] != size and not self.shots.reset_pending:
             # Refused before anything changes: the analyser goes on with the next frame of the clip's size.
@@ -173,7 +188,11 @@ class FrameAnalyser:
         self._count = number + 1
         start = self.shots.starts_shot(pixels, number)
         content = images.resize(pixels, size)
-        src = SourceFrame(number, content, start, None if start else self._previous)
+        guides = cover = None
+        if masks is not None:
+            small = mattes.resize_all([mattes.from_image(np.asarray(m)) for m in masks], size)
+            guides, cover = mattes.guides(small), mattes.coverage(small)
+        src = SourceFrame(number, content, start, None if start else self._previous, guides=guides, coverage=cover)
         self._previous = content
         if flows:
             self.compute_flows(src)
@@ -216,7 +235,7 @@ class FrameRenderer:
 
     def warm(self, src: SourceFrame, carry: Carry | None) -> bool:
         """Whether ``src`` continues its shot from ``carry`` (not a shot's first frame, and an output to go on from)."""
-        return src.previous is not None and carry is not None and self.rule.continues
+        return src.previous is not None and carry is not None and carry.continues and self.rule.continues
 
     def needs_memory(self, src: SourceFrame, carry: Carry | None) -> bool:
         """True when rendering ``src`` now would start the optimiser afresh where an unbroken run goes on.
@@ -234,6 +253,12 @@ class FrameRenderer:
         """Stylise the analysed frame ``src``, warm from ``carry`` as the rule says, or in full at a shot's start."""
         stages = src.stages
         fraction = None
+        if src.coverage is not None and not src.coverage.any():
+            # No matte reaches this frame: it is the plate, nothing is optimised, and the next frame
+            # a matte reaches is painted in full, as a shot's first frame is.
+            out = images.as_stored(src.content)
+            return Rendered(out, FrameRecord(src.number, 0.0, 0, src.shot_start, None, 0.0, stages=stages),
+                            Carry(out, None, continues=False))
         if self.warm(src, carry):
             compute_flows(src, self.rule, self.flow)   # at once when the analysis already made them
             t0 = time.perf_counter()
@@ -242,6 +267,8 @@ class FrameRenderer:
             plan, fraction = made.plan, made.reliable_fraction
         else:
             plan = self.rule.first_frame()
+        if src.guides is not None:
+            plan = dataclasses.replace(plan, guides=src.guides)
         t_start = time.perf_counter()
         outcome = self.engine.run(src.content, plan, callback)
         t_end = time.perf_counter()
@@ -263,8 +290,10 @@ class FrameStylizer:
     them); ``options``/``video``: ``StyleOptions``/``VideoOptions`` (defaults:
     the standard preset); ``rule``: a warm-start rule object instead of
     ``video.warm_start``'s. Feed frames in order to ``process``; each is an
-    (H, W, 3) BGR array, float in [0, 1], uint8 or uint16. It returns the
-    stylised frame at the size ``options.size`` gives (float32 BGR [0, 1]);
+    (H, W, 3) BGR array, float in [0, 1], uint8 or uint16 (or (H, W, 4)
+    BGRA: the alpha comes back beside the stylised colour, as it was at the
+    frame's own size). It returns the stylised frame at the size
+    ``options.size`` gives (float32 BGR [0, 1]);
     ``record`` then describes it (a ``FrameRecord``). Cuts are detected
     (``video.cuts``); ``reset()`` says the next frame starts a shot;
     ``prime()`` continues from a frame stylised earlier (a resumed run).
@@ -303,9 +332,10 @@ class FrameStylizer:
         """Measure records' ``t_optimise_*`` from ``origin`` (a ``time.perf_counter()``; now by default)."""
         self.renderer.origin = time.perf_counter() if origin is None else origin
 
-    def analyse(self, frame: ImageLike, number: int | None = None, *, flows: bool = True) -> SourceFrame:
+    def analyse(self, frame: ImageLike, number: int | None = None, *, flows: bool = True,
+                masks: Sequence[np.ndarray] | None = None) -> SourceFrame:
         """``FrameAnalyser.analyse``."""
-        return self.analyser.analyse(frame, number, flows=flows)
+        return self.analyser.analyse(frame, number, flows=flows, masks=masks)
 
     def compute_flows(self, src: SourceFrame) -> None:
         """``FrameAnalyser.compute_flows``."""
@@ -318,9 +348,21 @@ class FrameStylizer:
         return done.frame
 
     def process(self, frame: ImageLike, number: int | None = None,
-                callback: Callable[[Progress], None] | None = None) -> np.ndarray:
-        """``render(analyse(frame, number))``: the next frame, stylised."""
-        return self.render(self.analyse(frame, number), callback)
+                callback: Callable[[Progress], None] | None = None,
+                masks: Sequence[np.ndarray] | None = None) -> np.ndarray:
+        """``render(analyse(frame, number, masks=masks))``: the next frame, stylised.
+
+        A BGRA frame's alpha comes back beside it (class doc). With ``masks``
+        (one matte (H, W) per style: ``analyse``), each style paints its own
+        region and the frame is the plate where no matte reaches (soft edges
+        blend).
+        """
+        colour, alpha = split_alpha(frame)
+        src = self.analyse(colour, number, masks=masks)
+        out = self.render(src, callback)
+        if src.coverage is not None:
+            out = mattes.composite(out, src.content, src.coverage)
+        return out if alpha is None else np.dstack([out, images.resize_alpha(alpha, out.shape[:2])])
 
     # -- resuming ------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 
 import torch
 
-from .losses import content_loss, style_loss, temporal_loss, tv_loss
+from .losses import content_loss, gram, relative_mse, style_loss, temporal_loss, tv_loss
 
 
 class Term:
@@ -77,6 +77,61 @@ class Style(Term):
         return style_loss(features, self.targets, self.layer_weights)
 
 
+class GuidedStyle(Term):
+    """Gatys et al. (2017), "Controlling Perceptual Factors in Neural Style Transfer", guided Gram matrices:
+    each style matched only inside its own region (a matte).
+
+    ``targets``: one ``{layer: (1, C, C)}`` per style; ``guides``: (K, 1,
+    H, W) float in [0, 1] at the image's size, the k-th the region of the
+    k-th style (where regions overlap, ``mattes.guides`` has shared each
+    pixel out by weight). At each layer a guide is brought down to the
+    layer's size by area averaging (the paper's simplest propagation), the
+    features are weighted by it before the Gram matrix, and the Gram is
+    divided by the guide's own sum of squares instead of h*w: the region's
+    Gram is a mean over the region, comparable to the style's whatever its
+    area, so a small region is painted as strongly as a large one. Each
+    region's loss then counts by the share of the image it covers, so a
+    pixel feels the pull it would in an unmasked run (benchmarks/regions.py
+    measures both); an empty guide is left out.
+    """
+
+    name = "style"
+
+    def __init__(self, targets: Sequence[Mapping[str, torch.Tensor]], guides: torch.Tensor,
+                 layer_weights: Mapping[str, float], weight: float):
+        super().__init__(weight)
+        if guides.dim() != 4 or guides.shape[0] != len(targets) or guides.shape[1] != 1:
+            raise ValueError(f"guides must be (K, 1, H, W) for {len(targets)} style(s), got {tuple(guides.shape)}")
+        self.targets = [dict(t) for t in targets]
+        self.guides = guides.float()
+        self.shares = self.guides.mean(dim=(1, 2, 3)).tolist()
+        self.layer_weights = dict(layer_weights)
+        self.layers = tuple(self.targets[0])
+        self._at: dict[tuple[int, int], tuple[torch.Tensor, list[float]]] = {}
+
+    def _guides_at(self, size: tuple[int, int]) -> tuple[torch.Tensor, list[float]]:
+        """(K, 1, h, w) guides at a layer's size and their K sums of squares, computed once per size."""
+        if size not in self._at:
+            g = self.guides if tuple(self.guides.shape[2:]) == size else \
+                torch.nn.functional.interpolate(self.guides, size=size, mode="area")
+            self._at[size] = (g, g.pow(2).sum(dim=(1, 2, 3)).tolist())
+        return self._at[size]
+
+    def value(self, image, features):
+        total = image.new_zeros((), dtype=torch.float32)
+        for k, (targets, share) in enumerate(zip(self.targets, self.shares)):
+            if share <= 0:
+                continue
+            for layer, target in targets.items():
+                f = features[layer]
+                guides, energy = self._guides_at(tuple(f.shape[2:]))
+                if energy[k] <= 0:
+                    continue
+                g = gram(f * guides[k:k + 1].to(f.dtype)) * (f.shape[2] * f.shape[3] / energy[k])
+                total = total + share * self.layer_weights[layer] * relative_mse(g, target.expand_as(g))
+        return total
+
+
 class TotalVariation(Term):
     """Not in Gatys 2016: a little smoothness removes the optimiser's high-frequency speckle."""
 
@@ -109,4 +164,4 @@ def layers_of(terms: Sequence[Term]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(layer for term in terms for layer in term.layers))
 
 
-__all__ = ["Content", "Style", "Temporal", "Term", "TotalVariation", "layers_of"]
+__all__ = ["Content", "GuidedStyle", "Style", "Temporal", "Term", "TotalVariation", "layers_of"]

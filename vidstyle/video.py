@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from . import images, media
+from . import images, mattes, media
 from .errors import InputError
 from .options import MEMORY_CHECKPOINT_EVERY, StyleOptions, VideoOptions
 from .preflight import Job, prepare
@@ -215,17 +215,19 @@ def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callb
 
     def read() -> None:
         frames = iter(job.source.frames())
+        matted = None if job.mattes is None else job.mattes.frames(job.source.numbers)
         while not stop.is_set():
             t0 = time.perf_counter()
             frame = next(frames, None)
+            masks = None if frame is None or matted is None else next(matted)
             decode = time.perf_counter() - t0
             if frame is None:
                 break
-            src = analyser.analyse(frame.pixels, frame.number, flows=False)
+            src = analyser.analyse(frame.pixels, frame.number, flows=False, masks=masks)
             src.stages["decode"] = decode
             # A frame stored by an earlier run is likely reused: its flows would be wasted.
             pending = None if work.has(frame.number) else flows.submit(analyser.compute_flows, src)
-            if not _put(analysed, (src, pending), stop=stop):
+            if not _put(analysed, (src, pending, frame), stop=stop):
                 return
         _put(analysed, _END, stop=stop)
 
@@ -243,7 +245,7 @@ def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callb
             item = _get(analysed, reader)
             if item is _END:
                 break
-            src, pending = item
+            src, pending, frame = item
             if pending is not None:
                 pending.result()   # computed while earlier frames were optimised
             if writer.error is not None:
@@ -272,7 +274,7 @@ def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callb
                 rendered_in_shot = True
             (summary.frames if kept else summary.warmup).append(record)
             checkpoint = stored is None and (src.shot_start or src.number % MEMORY_CHECKPOINT_EVERY == 0)
-            _put(finished, (src, out, stored is None, kept, record.stages,
+            _put(finished, (src, out, frame, stored is None, kept, record.stages,
                             carry.memory if checkpoint else None), writer)
             if stored is None:
                 handed = (src, carry.memory)
@@ -338,17 +340,23 @@ def _write(job: Job, work: WorkFolder, finished: queue.Queue, encoder: media.Enc
         item = finished.get()
         if item is _END or item is _ABORT:
             return
-        src, pixels, new, kept, stages, memory = item
+        src, pixels, frame, new, kept, stages, memory = item
         t0 = time.perf_counter()
         if new:
             work.save(src.number, src.key, pixels)
             work.save_memory(src.number, src.key, memory)
         t1 = time.perf_counter()
         stages["store"] = t1 - t0
+        if kept and src.coverage is not None:
+            pixels = mattes.composite(pixels, src.content, src.coverage)   # the plate where no matte reaches
         if kept and encoder is not None:
-            encoder.write(pixels)
+            encoder.write(output.video_values(pixels), images.resize_alpha(frame.alpha, pixels.shape[:2]))
         elif kept and (new or not os.path.exists(output.frame_path(src.number))):
-            output.write_frame(src.number, pixels)
+            keep = None
+            if src.coverage is not None and output.exr == job.source.is_exr and frame.values is not None \
+                    and frame.values.shape[:2] == pixels.shape[:2]:
+                keep = (frame.values, src.coverage == 0)   # bit for bit there (an EXR's through OCIO is not)
+            output.write_frame(src.number, pixels, frame.alpha, keep)
         stages["write"] = time.perf_counter() - t1 if kept else 0.0
 
 

@@ -55,11 +55,14 @@ class Carry:
     (what the work folder stores, so a resumed run goes on exactly);
     ``memory``: the optimiser's memory to go on from, or None when it is
     not known (a frame read back from storage without its checkpoint: a
-    warm frame after it would not go on as an unbroken run does).
+    warm frame after it would not go on as an unbroken run does);
+    ``continues``: False when the next frame must start afresh even inside
+    its shot (this frame was the plate: no matte reached it).
     """
 
     output: np.ndarray
     memory: Memory | None
+    continues: bool = True
 
 
 @dataclass(frozen=True)

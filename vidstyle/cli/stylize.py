@@ -53,6 +53,18 @@ def stylize(
                                          help="With --frames starting inside a shot: frames rendered before it "
                                               "and not kept, so a farm chunk does not pop. "
                                               f"(default: {VIDEO_DEFAULTS.warmup})"),
+    colorspace: Optional[str] = typer.Option(None, "--colorspace", rich_help_panel="Plate", show_default=False,
+                                             help="The input's OCIO colour space, e.g. ACEScg, 'Linear Rec.709 "
+                                                  "(sRGB)', 'sRGB Encoded Rec.709 (sRGB)' ($OCIO's config, else "
+                                                  "OCIO's built-in ACES studio config); the output is written "
+                                                  "back in it. (default: scene-linear Rec.709 for EXR, sRGB for "
+                                                  "the rest)"),
+    mask: Optional[list[Path]] = typer.Option(None, "--mask", rich_help_panel="Plate", show_default=False,
+                                              help="A matte per style (repeat it; the k-th for the k-th style): a "
+                                                   "grey image or an RGBA image's alpha, one still for every frame "
+                                                   "or a sequence/video matched frame by frame. Each style paints "
+                                                   "only its region; where no matte reaches, the output is the "
+                                                   "plate."),
     accept_damaged: bool = typer.Option(False, "--accept-damaged", rich_help_panel=VIDEO_PANEL,
                                         help="Render the frames of a damaged or truncated video that decode "
                                              "(a warning names what is missing) instead of refusing it."),
@@ -86,6 +98,8 @@ def stylize(
                 raise ConfigError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to videos and "
                                   f"sequences, not to a still image: leave {'it' if len(given) == 1 else 'them'} out")
         options, video = options_from(shared)
+        video = video.replace(**only_given(colorspace=colorspace,
+                                           masks=tuple(str(m) for m in mask) if mask else None))
         if kind is not jobs.Kind.STILL:
             video = video.replace(**only_given(frames=None if frames is None else tuple(parse_frames(frames)),
                                                fps=parse_fps(fps), crf=crf, codec=codec, warmup=warmup,
@@ -107,7 +121,8 @@ def pipe(
     styles: Styles = ...,
     frame_size: str = typer.Option(..., "--frame-size", show_default=False,
                                    help="Geometry of the raw frames on stdin (and stdout): WIDTHxHEIGHT."),
-    pix_fmt: str = typer.Option("rgb24", "--pix-fmt", help="rgb24, bgr24 or rgb48le (16 bit)."),
+    pix_fmt: str = typer.Option("rgb24", "--pix-fmt", help="rgb24, bgr24, rgb48le (16 bit); with alpha, passed "
+                                                           "through unchanged: rgba, bgra, rgba64le (16 bit)."),
     quiet: Quiet = False,
     shared: dict = None,
 ) -> None:
