@@ -43,7 +43,8 @@ stylizer = Stylizer([style], StyleOptions(size=size, tolerance=0.0))
 h, w = images.output_size(*content.shape[:2], size)
 losses, began = [], time.perf_counter()
 stylizer.stylize(images.resize(content, (h, w)), callback=lambda p: losses.append(p.loss))
-print(json.dumps(dict(losses=losses, seconds=time.perf_counter() - began, size=[w, h])))
+print(json.dumps(dict(losses=losses, seconds=time.perf_counter() - began, size=[w, h],
+                      tolerance=StyleOptions().tolerance)))
 """
 
 
@@ -81,7 +82,6 @@ def main() -> None:
     source.check()
     frame = next(iter(source.frames())).pixels
     patience = StyleOptions().patience
-    preset_tolerance = StyleOptions().tolerance
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         content = os.path.join(tmp, "frame0.png")
@@ -100,8 +100,8 @@ def main() -> None:
         f"` ({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores  ",
         f"Input: frame 0 of {os.path.basename(args.clip)} at {w}x{h}, style {os.path.basename(args.style)}, "
-        f"default preset (its tolerance {preset_tolerance:g} over {patience} iterations), each tree in a fresh "
-        f"process with early stopping off; a stop is where that tolerance would end the run.", "",
+        f"each tree's default preset (its own tolerance marked, over {patience} iterations), each tree in a "
+        f"fresh process with early stopping off; a stop is where that tolerance would end the run.", "",
         "| tree | tolerance | stops at iteration | best loss by then | / lowest loss of any run | s/iteration |",
         "|---|---|---|---|---|---|",
     ]
@@ -111,7 +111,7 @@ def main() -> None:
         for tol in args.tolerances:
             n = stop(losses, tol, patience)
             best = min(losses[:n])
-            lines.append(f"| {label} | {tol:g}{' (preset)' if tol == preset_tolerance else ''} | {n} | {best:.4f} "
+            lines.append(f"| {label} | {tol:g}{' (its preset)' if tol == r['tolerance'] else ''} | {n} | {best:.4f} "
                          f"| {best / reference:.3f} | {per_iteration:.2f} |")
         lines.append(f"| {label} | 0 (all) | {len(losses)} | {min(losses):.4f} | {min(losses) / reference:.3f} "
                      f"| {per_iteration:.2f} |")

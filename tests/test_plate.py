@@ -50,18 +50,18 @@ def read_exr(path) -> tuple[np.ndarray, np.ndarray | None]:
 
 # -- 1. alpha in, the same alpha out ---------------------------------------------------------------
 
-@pytest.mark.parametrize("depth", [8, 16])
-def test_an_rgba_png_still_keeps_its_alpha_bit_for_bit(capsys, style, tmp_path, depth):
+@pytest.mark.parametrize("depth,ext", [(8, ".png"), (16, ".png"), (16, ".tif")])
+def test_an_rgba_png_still_keeps_its_alpha_bit_for_bit(capsys, style, tmp_path, depth, ext):
     colour = make_content()
     alpha = disc_alpha(*colour.shape[:2])
     scale = 255 if depth == 8 else 65535
     kind = np.uint8 if depth == 8 else np.uint16
     stored_alpha = np.round(alpha * scale).astype(kind)
     data = np.dstack([colour.astype(kind) * (1 if depth == 8 else 257), stored_alpha])
-    cv2.imwrite(str(tmp_path / "in.png"), data)
-    code, _, err = run(capsys, tmp_path / "in.png", style, "-o", tmp_path / "out.png", *STILL)
+    cv2.imwrite(str(tmp_path / f"in{ext}"), data)
+    code, _, err = run(capsys, tmp_path / f"in{ext}", style, "-o", tmp_path / f"out{ext}", *STILL)
     assert code == 0, err
-    out = cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED)
+    out = cv2.imread(str(tmp_path / f"out{ext}"), cv2.IMREAD_UNCHANGED)
     assert out.shape == data.shape and out.dtype == kind
     assert np.array_equal(out[..., 3], stored_alpha)
     assert np.abs(out[..., :3].astype(float) - data[..., :3]).mean() > 0.02 * scale   # the colour is stylised
@@ -205,6 +205,19 @@ def half_mattes(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     left = np.zeros((h, w), np.float32)
     left[:, : w // 2] = 1.0
     return left, 1.0 - left
+
+
+def test_overlapping_mattes_share_each_pixel_by_weight_and_soft_edges_blend():
+    from vidstyle import mattes
+    a = np.array([[1.0, 1.0, 0.5, 0.0]], np.float32)
+    b = np.array([[0.0, 1.0, 0.25, 0.0]], np.float32)
+    g = mattes.guides([a, b])
+    np.testing.assert_allclose(g[:, 0, :], [[1.0, 0.5, 0.5, 0.0], [0.0, 0.5, 0.25, 0.0]])   # summed to <= 1
+    cover = mattes.coverage([a, b])
+    np.testing.assert_allclose(cover, [[1.0, 1.0, 0.75, 0.0]])
+    plate, painted = np.zeros((1, 4, 3), np.float32) + 0.2, np.ones((1, 4, 3), np.float32)
+    out = mattes.composite(painted, plate, cover)
+    np.testing.assert_allclose(out[0, :, 0], [1.0, 1.0, 0.8, 0.2])                               # 0: the plate
 
 
 def test_a_centre_matte_stylises_inside_and_leaves_the_plate_bit_for_bit_outside(capsys, style, tmp_path):
