@@ -6,7 +6,7 @@ scene-linear plate (an EXR: linear Rec.709 by default; an ACEScg render; a
 camera's log) is not: a sun or a lamp sits at 4.0-100.0, and the sRGB curve
 that vidstyle used to apply clipped them at 1.0. Such a plate is shown to
 the network in **ACEScct**, the ACES log encoding grading tools work in:
-it holds scene-linear -0.0069 to 222 in [0, 1] (0.18 at 0.41, 1.0 at 0.55,
+it holds scene-linear -0.0069 to 223 in [0, 1] (0.18 at 0.41, 1.0 at 0.55,
 16.0 at 0.78), so a highlight keeps its value through the optimisation and
 comes back through the exact inverse (OCIO's lossless processor: ~1e-6
 relative). The style images, display-referred paintings, are brought into
