@@ -54,12 +54,14 @@ def stylize(
                                               "and not kept, so a farm chunk does not pop. "
                                               f"(default: {VIDEO_DEFAULTS.warmup})"),
     colorspace: Optional[str] = typer.Option(None, "--colorspace", rich_help_panel="Plate", show_default=False,
+                                             metavar="NAME",
                                              help="The input's OCIO colour space, e.g. ACEScg, 'Linear Rec.709 "
                                                   "(sRGB)', 'sRGB Encoded Rec.709 (sRGB)' ($OCIO's config, else "
                                                   "OCIO's built-in ACES studio config); the output is written "
                                                   "back in it. (default: scene-linear Rec.709 for EXR, sRGB for "
                                                   "the rest)"),
     mask: Optional[list[Path]] = typer.Option(None, "--mask", rich_help_panel="Plate", show_default=False,
+                                              metavar="PATH",
                                               help="A matte per style (repeat it; the k-th for the k-th style): a "
                                                    "grey image or an RGBA image's alpha, one still for every frame "
                                                    "or a sequence/video matched frame by frame. Each style paints "
@@ -71,7 +73,7 @@ def stylize(
     ray: Optional[str] = typer.Option(None, "--ray", rich_help_panel="Cluster", show_default=False,
                                       help="Render chunks as Ray tasks: --ray alone on this machine, --ray auto "
                                            "or --ray HOST:6379 / ray://HOST:10001 on a cluster. Needs "
-                                           "pip install 'vidstyle[ray]'."),
+                                           "pip install 'vidstyle\\[ray]'."),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", rich_help_panel="Cluster", show_default=False,
                                              help=f"Most frames a chunk keeps (with --ray). "
                                                   f"(default: {DEFAULT_CHUNK_SIZE})"),
