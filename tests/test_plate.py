@@ -215,6 +215,9 @@ def test_overlapping_mattes_share_each_pixel_by_weight_and_soft_edges_blend():
     np.testing.assert_allclose(g[:, 0, :], [[1.0, 0.5, 0.5, 0.0], [0.0, 0.5, 0.25, 0.0]])   # summed to <= 1
     cover = mattes.coverage([a, b])
     np.testing.assert_allclose(cover, [[1.0, 1.0, 0.75, 0.0]])
+    # an array matte counts in its own type's range, as frames do
+    np.testing.assert_allclose(mattes.from_image(np.array([[0, 128, 255]], np.uint8)), [[0, 128 / 255, 1]])
+    np.testing.assert_allclose(mattes.from_image(np.array([[0, 65535]], np.uint16)), [[0, 1]])
     plate, painted = np.zeros((1, 4, 3), np.float32) + 0.2, np.ones((1, 4, 3), np.float32)
     out = mattes.composite(painted, plate, cover)
     np.testing.assert_allclose(out[0, :, 0], [1.0, 1.0, 0.8, 0.2])                               # 0: the plate

@@ -123,6 +123,15 @@ def read_plate(path: str | os.PathLike, what: str = "image", colorspace: str | N
                  encoding, colour)
 
 
+def to_unit(values: np.ndarray) -> np.ndarray:
+    """Samples of any shape as float32 [0, 1]: uint8 / 255, uint16 / 65535, floats clipped."""
+    if values.dtype == np.uint8:
+        return values.astype(np.float32) / 255.0
+    if values.dtype == np.uint16:
+        return values.astype(np.float32) / 65535.0
+    return np.clip(values.astype(np.float32), 0.0, 1.0)
+
+
 def unpremultiply(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Premultiplied (H, W, 3) and its alpha (H, W) -> straight colour; 0 where alpha is 0."""
     a = alpha[..., None]

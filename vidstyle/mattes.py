@@ -23,11 +23,11 @@ from .sequences import format_ranges
 
 
 def from_image(image: images.Image | np.ndarray) -> np.ndarray:
-    """A decoded image -> its matte (H, W): its alpha when it has one, else the mean of its channels."""
-    if isinstance(image, np.ndarray):
-        if image.ndim == 2:
-            return np.clip(image.astype(np.float32), 0.0, 1.0)
-        return np.clip(image[..., 3] if image.shape[2] == 4 else image.mean(axis=2), 0.0, 1.0).astype(np.float32)
+    """A decoded image or an array -> its matte (H, W) float32 [0, 1]: its alpha when it has one, else the mean of
+    its channels."""
+    if isinstance(image, np.ndarray):   # uint8, uint16 or float [0, 1], as frames are given
+        unit = images.to_unit(image)
+        return unit if unit.ndim == 2 else (unit[..., 3] if unit.shape[2] == 4 else unit.mean(axis=2))
     if image.alpha is not None:
         return image.alpha
     return image.values.mean(axis=2).clip(0.0, 1.0).astype(np.float32)

@@ -46,14 +46,7 @@ def split_alpha(frame: ImageLike) -> tuple[ImageLike, np.ndarray | None]:
     """An (H, W, 4) BGRA array -> its (H, W, 3) colour and its alpha (H, W) float32 [0, 1]; anything else as it is."""
     if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 4:
         return frame, None
-    alpha = frame[:, :, 3]
-    if alpha.dtype == np.uint8:
-        alpha = alpha.astype(np.float32) / 255.0
-    elif alpha.dtype == np.uint16:
-        alpha = alpha.astype(np.float32) / 65535.0
-    else:
-        alpha = np.clip(alpha.astype(np.float32), 0.0, 1.0)
-    return frame[:, :, :3], alpha
+    return frame[:, :, :3], images.to_unit(frame[:, :, 3])
 
 
 def _options(options: StyleOptions | None, overrides: dict) -> StyleOptions:
