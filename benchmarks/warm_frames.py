@@ -72,9 +72,8 @@ from vidstyle.warmstart import Carry, Flow, Previous  # noqa: E402
 class LanczosFlow(Flow):
     """Probe (CPU only): the warm start warped with Lanczos (8x8) instead of bicubic: does resampling blur matter?"""
 
-    @staticmethod
-    def warp(output, src, device):
-        warped = warp(output, src.backward, fill=src.content, interpolation=cv2.INTER_LANCZOS4)[0]
+    def warp(self, output, src, device):
+        warped = warp(output, src.backward, interpolation=cv2.INTER_LANCZOS4)[0]
         return np.clip(warped, 0, 1)   # Lanczos rings past [0, 1] more than bicubic
 
 
@@ -82,18 +81,8 @@ class LanczosFlow(Flow):
 class NearestFlow(Flow):
     """Probe (CPU only): the warm start warped to the nearest pixel: the strokes' values moved, never resampled."""
 
-    @staticmethod
-    def warp(output, src, device):
-        return warp(output, src.backward, fill=src.content, interpolation=cv2.INTER_NEAREST)[0]
-
-
-@dataclass(frozen=True)
-class EdgeFillFlow(Flow):
-    """Probe (CPU only): where the flow points outside the frame, the previous output's edge, not the content."""
-
-    @staticmethod
-    def warp(output, src, device):
-        return warp(output, src.backward)[0]
+    def warp(self, output, src, device):
+        return warp(output, src.backward, interpolation=cv2.INTER_NEAREST)[0]
 
 
 @dataclass(frozen=True)
@@ -125,7 +114,7 @@ CLIPS = ["bunny", "carphone", "pan"]   # the clips a rule must hold on (issue #1
 # name -> (rule, what it tries)
 CANDIDATES = {
     "flow (default)": (Flow(), "temporal term low-passed 2 px at weight 100, plateau 0.8% over 3, min 5, "
-                               "last 5 pairs carried"),
+                               "last 5 pairs carried, edge fill"),
     "flow, session 4's default": (Flow(lowpass_px=1.0, temporal_weight=200.0), "low-pass 1 px, temporal weight 200"),
     "flow, temporal 200": (Flow(temporal_weight=200.0), "twice the temporal weight"),
     "flow, low-pass 1 px": (Flow(lowpass_px=1.0), "the temporal term holds finer structure"),
@@ -139,8 +128,8 @@ CANDIDATES = {
     "previous": (Previous(), "unwarped previous output, no temporal term"),
     "flow, Lanczos warp": (LanczosFlow(), "the start warped with Lanczos, not bicubic (probe, CPU only)"),
     "flow, nearest warp": (NearestFlow(), "the start warped to the nearest pixel, never resampled (probe, CPU only)"),
-    "flow, edge fill": (EdgeFillFlow(), "what enters the frame starts as the previous output's edge, not the "
-                                        "content (probe, CPU only)"),
+    "flow, content fill": (Flow(fill="content"), "what enters the frame starts as the source frame (sessions 4-7's "
+                                                 "default), not the output's edge"),
     "flow, memory warped": (WarpedMemoryFlow(), "the carried curvature pairs warped along the flow (probe, CPU only)"),
 }
 

@@ -179,6 +179,31 @@ def test_the_device_warp_matches_the_cpu_warp():
     on_cpu, _ = warp(image, flow, fill=fill)
     on_device = images.from_tensor(warp_tensor(images.to_tensor(image), flow, images.to_tensor(fill)))
     assert np.abs(on_cpu - on_device).max() < 0.01
+    edge_cpu, inside = warp(image, flow)                      # no fill: the edge replicated, on both paths
+    edge_device = images.from_tensor(warp_tensor(images.to_tensor(image), flow))
+    assert np.abs(edge_cpu - edge_device).max() < 0.01
+    assert not np.isclose(edge_cpu[~inside], 0.25).all() and np.isclose(on_cpu[~inside], 0.25).all()
+
+
+def test_a_flow_warm_start_fills_what_enters_the_frame_with_the_outputs_edge_not_the_source():
+    """A pan brings in a strip on the right: edge fill (the default) stretches the output there."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from vidstyle.warmstart import Flow
+    h, w = 20, 30
+    output = np.full((h, w, 3), 0.8, np.float32)
+    output[:, -1] = 0.6                                       # the output's right edge
+    content = np.full((h, w, 3), 0.1, np.float32)             # the source: nothing like the output
+    flow = np.zeros((h, w, 2), np.float32)
+    flow[..., 0] = 3.0                                        # camera moves right: the last 3 columns are new
+    src = SimpleNamespace(backward=flow, content=content)
+    cpu = torch.device("cpu")
+    assert np.allclose(Flow().warp(output, src, cpu)[:, -3:], 0.6)
+    assert np.allclose(Flow(fill="content").warp(output, src, cpu)[:, -2:], 0.1)
+    with pytest.raises(ConfigError, match="'edge' or 'content'"):
+        Flow(fill="black").warp(output, src, cpu)
 
 
 def test_presets_pick_a_bigger_size_for_a_gpu():

@@ -70,7 +70,8 @@ def warp(image: np.ndarray, flow: np.ndarray, fill: np.ndarray | None = None,
     (temporal.py) it made no measurable difference, and bicubic is what a
     GPU's grid_sample offers (``warp_tensor``). ``inside``
     (H, W) bool is False where the flow points outside the frame; there the
-    result takes ``fill`` (same shape as ``image``), or 0. ``interpolation``:
+    result takes ``fill`` (same shape as ``image``), or without one the
+    image's nearest edge pixel (replicated). ``interpolation``:
     an OpenCV flag (benchmarks/warm_frames.py tries Lanczos with it).
     """
     h, w = flow.shape[:2]
@@ -85,13 +86,14 @@ def warp(image: np.ndarray, flow: np.ndarray, fill: np.ndarray | None = None,
     return warped.astype(image.dtype, copy=False), inside
 
 
-def warp_tensor(image: torch.Tensor, flow: np.ndarray, fill: torch.Tensor) -> torch.Tensor:
+def warp_tensor(image: torch.Tensor, flow: np.ndarray, fill: torch.Tensor | None = None) -> torch.Tensor:
     """``warp`` on the device: sample ``image`` (1, C, H, W) at ``p + flow(p)``; (1, C, H, W) back.
 
     For a GPU, where moving the previous output to the host and back for
     OpenCV's remap would cost more than the warp: ``grid_sample`` bicubic
     (the same a = -0.75 kernel as OpenCV's INTER_CUBIC), edges replicated,
-    ``fill`` (1, C, H, W) where the flow points outside the frame. ``flow``
+    ``fill`` (1, C, H, W) where the flow points outside the frame (None:
+    the replicated edge, as ``warp`` without a fill). ``flow``
     is (H, W, 2) on the host (OpenCV's DIS makes it there).
     """
     h, w = flow.shape[:2]
@@ -100,8 +102,10 @@ def warp_tensor(image: torch.Tensor, flow: np.ndarray, fill: torch.Tensor) -> to
     y = torch.arange(h, device=image.device, dtype=f.dtype)[:, None] + f[..., 1]
     grid = torch.stack((2 * x / max(w - 1, 1) - 1, 2 * y / max(h - 1, 1) - 1), dim=-1)[None]
     warped = F.grid_sample(image, grid.to(image.dtype), mode="bicubic", padding_mode="border", align_corners=True)
-    inside = ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1))[None, None]
-    return torch.where(inside, warped, fill).clamp(0.0, 1.0)
+    if fill is not None:
+        inside = ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1))[None, None]
+        warped = torch.where(inside, warped, fill)
+    return warped.clamp(0.0, 1.0)
 
 
 def reliability(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:

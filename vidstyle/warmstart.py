@@ -28,8 +28,15 @@ candidates as rule objects like these):
 * the temporal term holds the warped image low-passed by ``lowpass_px``,
   so the finest strokes, which every warp softens a little, are repainted
   by the style term rather than pinned (2 px and temporal weight 100:
-  the first setting measured to hold on the bunny, carphone and a pan
-  with an occluder, benchmarks/WARM_FRAMES.md).
+  the setting that held on the bunny and carphone, benchmarks/WARM_FRAMES.md);
+* where the flow points outside the frame (what a moving camera brings
+  in), the warm start is the previous output's edge stretched, not the
+  source frame (``fill="edge"``): unstylised photo pixels there raised the
+  start's style loss and cost two iterations a frame (DEVELOPING.md).
+
+No rule measured holds on a camera pan at 192 px (every warm frame runs to
+the cap): VGG-19's zero padding makes the strokes near the border part of
+the optimum, and a pan moves them inward (DEVELOPING.md, "Warm frames").
 """
 
 from __future__ import annotations
@@ -137,8 +144,9 @@ class Flow(WarmStart):
 
     name = "flow"
     uses_flow = True
-    lowpass_px: float = 2.0   # with temporal weight 100: the rule that held on three clips (WARM_FRAMES.md)
+    lowpass_px: float = 2.0   # with temporal weight 100: the rule that held on bunny and carphone (WARM_FRAMES.md)
     temporal_weight: float | None = None   # None: VideoOptions.temporal_weight (a candidate may set its own)
+    fill: str = "edge"        # where the flow leaves the frame: "edge" (the output's edge) or "content" (the source)
 
     def plan(self, src, carry, options, video, engine) -> WarmPlan:
         warped = self.warp(carry.output, src, engine.device)
@@ -148,13 +156,16 @@ class Flow(WarmStart):
         return WarmPlan(Plan(init=warped, terms=(held,), **self.budget(options, video, carry)),
                         float(src.mask.mean()))
 
-    @staticmethod
-    def warp(output: np.ndarray, src, device: torch.device) -> np.ndarray | torch.Tensor:
+    def warp(self, output: np.ndarray, src, device: torch.device) -> np.ndarray | torch.Tensor:
         """``output`` warped into ``src`` along its backward flow: OpenCV on the CPU, grid_sample on a GPU."""
+        if self.fill not in ("edge", "content"):
+            raise ConfigError(f"a flow warm start fills with 'edge' or 'content', not {self.fill!r}")
+        content = src.content if self.fill == "content" else None
         if device.type == "cpu":
-            return warp(output, src.backward, fill=src.content)[0]
+            return warp(output, src.backward, fill=content)[0]
         from . import images
-        return warp_tensor(images.to_tensor(output, device), src.backward, images.to_tensor(src.content, device))
+        return warp_tensor(images.to_tensor(output, device), src.backward,
+                           None if content is None else images.to_tensor(content, device))
 
 
 RULES: dict[str, WarmStart] = {rule.name: rule for rule in (Flow(), Previous(), Independent())}
