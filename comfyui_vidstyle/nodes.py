@@ -8,7 +8,10 @@ inputs are only ever added, as optional ones with defaults.
 
 *Stylize video frames* stylises a batch in order, each frame warm-started
 from the previous output and held to it by the temporal loss, cuts
-detected. Every run of a workflow starts a new clip, except:
+detected. With a ``style_schedule`` (``0=1,48=2``: from clip frame 48 on,
+style 2 of the style batch), the style changes over time as vidstyle's
+style track does (a change inside a shot cross-fades over ``style_fade``
+frames). Every run of a workflow starts a new clip, except:
 
 * a continuation of VideoHelperSuite's Meta Batch Manager (a clip too long
   for memory, fed in pieces by re-running the graph): the node keeps its
@@ -42,6 +45,7 @@ from vidstyle import FrameStylizer, StyleOptions, VideoOptions, jobs
 from vidstyle.errors import ConfigError
 from vidstyle.images import quantise
 from vidstyle.options import DEFAULT_PRESET, PRESETS, WARM_STARTS
+from vidstyle.styletrack import StyleKey, check_keys
 
 CATEGORY = "vidstyle"
 _STYLE = StyleOptions()
@@ -203,6 +207,24 @@ def _stylize_batch(processor: FrameStylizer, kind: jobs.Kind, batch: torch.Tenso
     return to_image(out)
 
 
+def schedule_keys(schedule: str, styles: list[np.ndarray]) -> tuple[StyleKey, ...]:
+    """``0=1,48=2`` (clip frame = style number in the batch, from 1) -> the style track's keys."""
+    keys = []
+    for part in (p.strip() for p in (schedule or "").split(",")):
+        if not part:
+            continue
+        frame, sep, number = part.partition("=")
+        try:
+            frame_i, index = int(frame), int(number)
+        except ValueError:
+            raise ConfigError(f"style_schedule takes FRAME=N pairs like 0=1,48=2, not {part!r}") from None
+        if not sep or not 1 <= index <= len(styles):
+            raise ConfigError(f"style_schedule: {part!r} names style {number.strip() or '?'}, but the style batch has "
+                              f"{len(styles)} image(s) (numbered from 1)")
+        keys.append(StyleKey(frame_i, (styles[index - 1],)))
+    return check_keys(keys)
+
+
 def meta_batch(prompt: dict | None) -> tuple[str, int] | None:
     """(manager id, run) when this run of the graph is part of a VideoHelperSuite meta batch, else None.
 
@@ -285,6 +307,12 @@ class StylizeVideoFrames:
                                                    "frames fed before this batch (the node continues warm when "
                                                    "it matches). 0 = a new clip. Meta batches need nothing."}),
                 **MASKS,   # new inputs go last: saved workflows list widget values in order
+                "style_schedule": ("STRING", {"default": "", "tooltip": "Styles over time: FRAME=N pairs, e.g. "
+                                              "0=1,48=2: from frame 48 of the clip on, style image 2 of the style "
+                                              "batch. Empty: the batch blended."}),
+                "style_fade": ("INT", {"default": _VIDEO.style_fade, "min": 0, "max": 10000,
+                                       "tooltip": "Frames a change inside a shot cross-fades over; 0 = at once. "
+                                                  "At a shot's start a change is at once."}),
             },
             "hidden": {"unique_id": "UNIQUE_ID", "prompt": "PROMPT"},
         }
@@ -296,11 +324,16 @@ class StylizeVideoFrames:
     def stylize(self, frames: torch.Tensor, style: torch.Tensor, preset: str, size: int, style_weight: float,
                 seed: int, keep_colors: bool, warm_start: str, temporal_weight: float, iterations: int = 0,
                 warm_iterations: int = 0, new_clip: bool = False, first_frame: int = 0,
-                unique_id: str | None = None, prompt: dict | None = None, mask: torch.Tensor | None = None):
+                unique_id: str | None = None, prompt: dict | None = None, mask: torch.Tensor | None = None,
+                style_schedule: str = "", style_fade: int = _VIDEO.style_fade):
         options = _options(preset, size, style_weight, seed, keep_colors, iterations)
-        video = VideoOptions.from_preset(preset, warm_start=warm_start, temporal_weight=temporal_weight,
-                                         **({"warm_iterations": warm_iterations} if warm_iterations else {}))
         styles = _styles(style)
+        keys = schedule_keys(style_schedule, styles)
+        video = VideoOptions.from_preset(preset, warm_start=warm_start, temporal_weight=temporal_weight,
+                                         **({"warm_iterations": warm_iterations} if warm_iterations else {}),
+                                         style_keys=keys, style_fade=style_fade)
+        if keys:
+            styles = styles[:1]   # before the first key: the batch's first style
         key = (options, video, hashlib.sha256(b"".join(s.tobytes() for s in styles)).hexdigest())
         meta = meta_batch(prompt)
         kind = jobs.kind_of(frames)   # a batch of frames: a clip

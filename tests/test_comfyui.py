@@ -117,7 +117,8 @@ def test_the_pack_loads_as_comfyui_loads_it_and_declares_its_nodes(comfy):
     assert list(video["required"]) == ["frames", "style", "preset", "size", "style_weight", "seed", "keep_colors",
                                        "warm_start", "temporal_weight"]
     assert list(video["optional"])[:3] == ["iterations", "warm_iterations", "new_clip"]
-    assert list(video["optional"])[-1] == "mask" and video["optional"]["mask"][0] == "MASK"
+    assert list(video["optional"])[-3:] == ["mask", "style_schedule", "style_fade"]   # in the order they came
+    assert video["optional"]["mask"][0] == "MASK" and video["optional"]["style_schedule"][0] == "STRING"
     from vidstyle.options import WARM_STARTS
     assert video["required"]["warm_start"][0] == list(WARM_STARTS)   # the library's choices
 
@@ -260,6 +261,31 @@ def test_a_mask_limits_the_style_and_leaves_the_frames_elsewhere_as_they_are(com
     with pytest.raises(ConfigError, match="size"):
         execute(pack.NODE_CLASS_MAPPINGS["VidstyleStylizeImage"](), image=batch, style=as_image([cv2.imread(style)]),
                 **SETTINGS, mask=torch.ones(3, 20, 20))
+
+
+def test_a_style_schedule_gives_the_frames_of_the_clis_style_track(comfy, cli_result, tmp_path):
+    style, frames, expected = cli_result
+    from .conftest import make_style
+    other = str(tmp_path / "other.png")
+    cv2.imwrite(other, np.ascontiguousarray(make_style()[:, ::-1, ::-1]))
+    pattern = sequence(tmp_path / "in", frames)   # numbered 1001..: the node counts clip frames from 0
+    assert cli.main([pattern, style, "-o", str(tmp_path / "o.####.png"), "--size", "64", "--iterations", "8",
+                     "--warm-iterations", "4", "--device", "cpu", "-q", "--style-at", f"1002={other}",
+                     "--style-fade", "2"]) == 0
+    tracked = [cv2.imread(str(tmp_path / f"o.{1001 + i}.png")) for i in range(len(frames))]
+    pack = load_pack()
+    node = pack.NODE_CLASS_MAPPINGS["VidstyleStylizeVideoFrames"]()
+    settings = dict(SETTINGS, warm_start="flow", temporal_weight=VideoOptions().temporal_weight, iterations=8,
+                    warm_iterations=4, unique_id="8")
+    out = execute(node, frames=as_image(frames), style=as_image([cv2.imread(style), cv2.imread(other)]),
+                  style_schedule="0=1, 1=2", style_fade=2, **settings)[0]
+    got = as_bgr_uint8(out)
+    assert all(np.array_equal(a, b) for a, b in zip(got, tracked))
+    assert np.array_equal(got[0], expected[0]) and not np.array_equal(got[2], expected[2])
+    for bad, says in (("0=3", "has 2 image"), ("x=1", "FRAME=N"), ("1=1,1=2", "two style keys")):
+        with pytest.raises(ConfigError, match=says):
+            execute(node, frames=as_image(frames[:1]), style=as_image([cv2.imread(style), cv2.imread(other)]),
+                    style_schedule=bad, **settings)
 
 
 def test_the_pack_needs_nothing_of_comfyui(monkeypatch):

@@ -331,6 +331,25 @@ def test_the_image_workflow_with_a_mask_from_load_images_alpha(server):
     assert kept == 0 and painted > 5
 
 
+def test_a_style_schedule_changes_the_style_inside_the_clip(server):
+    """A style batch of two (core's Batch Images) and the schedule 0=1,3=2: frames 0-2 as with style 1 alone."""
+    shutil.copy(os.path.join(SAMPLES, "mosaic.png"), os.path.join(server.base, "input", "mosaic.png"))
+    plain, _ = server.run(video_prompt(6, combine=False, save_prefix="one_style"))
+    prompt = video_prompt(6, {"style": ["11", 0], "style_schedule": "0=1,3=2", "style_fade": 2}, combine=False,
+                          save_prefix="scheduled")
+    prompt["10"] = {"class_type": "LoadImage", "inputs": {"image": "mosaic.png"}}
+    prompt["11"] = {"class_type": "ImageBatch", "inputs": {"image1": ["4", 0], "image2": ["10", 0]}}
+    scheduled, seconds = server.run(prompt)
+    a = [cv2.imread(p) for p in sorted(output_files(server, plain, "images"))]
+    b = [cv2.imread(p) for p in sorted(output_files(server, scheduled, "images"))]
+    moved = [float(np.abs(x.astype(float) - y).mean()) for x, y in zip(a, b)]
+    steps = [float(np.abs(b[i + 1].astype(float) - b[i]).mean()) for i in range(5)]
+    say(f"style schedule 0=1,3=2 (fade 2): {len(b)} frames in {seconds:.1f} s; off the one-style run by "
+        + ", ".join(f"{m:.1f}" for m in moved) + "; frame to frame " + ", ".join(f"{d:.1f}" for d in steps))
+    assert len(b) == 6 and moved[:3] == [0.0, 0.0, 0.0] and min(moved[3:]) > 1
+    assert max(steps) < 20   # the change fades in: no frame jumps
+
+
 def to_api(workflow: dict, object_info: dict) -> dict:
     """The editor's workflow format -> the API's prompt, as ComfyUI's frontend converts it."""
     links = {link[0]: link for link in workflow["links"]}

@@ -31,6 +31,7 @@ from .images import write_bytes_atomic
 from .options import DEFAULT_CHUNK_SIZE, VideoOptions, whole_number
 from .shots import ShotTracker, warmup_frames
 from .sources import FrameSource, open_source
+from .styletrack import describe_keys
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Chunk:
     last: int
     warmup: int            # frames rendered before ``first`` and not kept (0 at a scene cut)
     starts_at_cut: bool
+    styles: str = ""       # the style track over its frames, warm-up included (styletrack.describe_keys)
 
     @property
     def frames(self) -> str:
@@ -166,6 +168,9 @@ def plan(input_path: str, chunk_size: int = DEFAULT_CHUNK_SIZE, video: VideoOpti
         if before:
             chunks[0] = dataclasses.replace(chunks[0], warmup=len(before), starts_at_cut=False)
             shots = shots[1:]
+    if video.style_keys:
+        chunks = [dataclasses.replace(c, styles=describe_keys(video.style_keys, c.first - c.warmup, c.last,
+                                                              set(shots), video.style_fade)) for c in chunks]
     result = Plan(input_path, list(source.numbers), shots, chunks, chunk_size, video.warmup)
     if json_path is not None:
         write_bytes_atomic(json_path, json.dumps(result.to_json(), indent=1).encode())

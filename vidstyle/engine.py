@@ -28,6 +28,7 @@ from .objective import Objective
 from .options import StyleOptions
 from .schedule import Outcome, Plan, Progress, ProgressCallback, coarse_to_fine, level_sizes
 from .terms import Content, GuidedStyle, Style, Term, TotalVariation
+from .tiles import TiledObjective, auto_tile, check_tile, tiled_features, tiled_grams
 from .vgg import LAYER_INDEX, build_network, min_side
 
 
@@ -125,6 +126,8 @@ class Stylizer:
         self.styles = list(styles)
         self.bf16 = use_bf16(options.precision, self.device)
         self.min_side = min_side(self.layers)
+        if options.tile not in ("auto", 0):
+            check_tile(options.tile, options.tile_halo, self.min_side)
         self._style_cache: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
         self._each_cache: dict[tuple[int, int], list[dict[str, torch.Tensor]]] = {}
 
@@ -192,43 +195,78 @@ class Stylizer:
         if key not in self._style_cache:
             if not self.styles:
                 return {}
-            self._style_cache[key] = blend_grams(self.style_targets_each(height, width), self.blend)
+            self._style_cache[key] = blend_grams(self.style_targets_each(height, width)[:len(self.blend)], self.blend)
         return self._style_cache[key]
 
     @autograd_on
     @torch.no_grad()
     def style_targets_each(self, height: int, width: int) -> list[dict[str, torch.Tensor]]:
         """Each style's own Gram targets for an output of (height, width) (mattes: each style in its region)."""
-        key = (height, width)
-        if key not in self._each_cache:
-            per_style = []
-            for style in self.styles:
-                size = self._style_size(style, height, width)
-                x = images.to_tensor(images.resize(style, size), self.device)
-                feats = self.net(x, self.options.style_layers)
-                per_style.append({n: gram(f) for n, f in feats.items()})
-            self._each_cache[key] = per_style
-        return self._each_cache[key]
+        per_style = self._each_cache.setdefault((height, width), [])
+        for style in self.styles[len(per_style):]:   # styles added since (add_styles) join the cache
+            size = self._style_size(style, height, width)
+            x = images.to_tensor(images.resize(style, size), self.device)
+            tile = self.tile_for(*size)   # a style as large as a plate is measured tile by tile too
+            if tile is not None:
+                per_style.append(tiled_grams(self.net, x, self.options.style_layers, tile, self.options.tile_halo))
+                continue
+            feats = self.net(x, self.options.style_layers)
+            per_style.append({n: gram(f) for n, f in feats.items()})
+        return per_style
+
+    def add_styles(self, styles: Sequence[np.ndarray]) -> None:
+        """More style images (a style track's later keys): their targets are made when first used."""
+        self.styles.extend(styles)
+
+    def slot_targets(self, height: int, width: int, slot: Sequence[float]) -> dict[str, torch.Tensor]:
+        """Gram targets ``{layer: (1, C, C)}`` of one style slot: ``slot`` weights each of ``self.styles``."""
+        each = self.style_targets_each(height, width)
+        used = [(w, each[i]) for i, w in enumerate(slot) if w > 0]
+        return blend_grams([g for _, g in used], [w for w, _ in used])
 
     @autograd_on
     @torch.no_grad()
     def content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Features of ``content`` (1, 3, H, W) at the content layers."""
+        """Features of ``content`` (1, 3, H, W) at the content layers (tile by tile when the image is tiled)."""
+        tile = self.tile_for(*content.shape[2:])
+        if tile is not None:
+            return tiled_features(self.net, normal(content), self.options.content_layers, tile,
+                                  self.options.tile_halo)
         return {n: f.clone() for n, f in self.net(normal(content), self.options.content_layers).items()}
 
-    def terms(self, content: torch.Tensor, extra: Sequence[Term] = (), guides: torch.Tensor | None = None) -> list[Term]:
+    def tile_for(self, height: int, width: int) -> int | None:
+        """The tile side an image of (height, width) runs with (``StyleOptions.tile``), or None: untiled."""
+        tile = self.options.tile
+        if tile == "auto":
+            return auto_tile(height, width, self.device, self.options.tile_halo, self.bf16)
+        return tile if tile and max(height, width) > tile else None
+
+    def terms(self, content: torch.Tensor, extra: Sequence[Term] = (), guides: torch.Tensor | None = None,
+              styles: Sequence[Sequence[float]] | None = None) -> list[Term]:
         """The terms of one level: content, style and TV from the options (those weighted above 0), then ``extra``.
 
         ``content``: (1, 3, H, W) on the device, at the level's size;
         ``guides``: (K, 1, H, W), one region per style (mattes), or one
         region for the styles' blend; None: the blend everywhere.
+        ``styles``: this image's style slots (a style track's frame,
+        ``styletrack.Slots``): one weight vector over ``self.styles`` per
+        guide (one without guides); None: the options' blend.
         """
         o = self.options
         made: list[Term] = []
         h, w = content.shape[2:]
         if o.content_weight > 0:
             made.append(Content(self.content_targets(content), o.content_weight))
-        if o.style_weight > 0 and guides is not None:
+        if o.style_weight > 0 and styles is not None:
+            targets = [self.slot_targets(h, w, slot) for slot in styles]
+            if guides is None and len(targets) == 1:
+                made.append(Style(targets[0], self.style_layer_weights, o.style_weight))
+            elif guides is not None and guides.shape[0] == len(targets):
+                made.append(GuidedStyle(targets, guides.to(self.device), self.style_layer_weights, o.style_weight))
+            else:
+                raise ConfigError(f"{0 if guides is None else guides.shape[0]} matte(s) for {len(targets)} style "
+                                  f"slot(s): give one matte per style of each key, or none")
+        elif o.style_weight > 0 and guides is not None:
             if guides.shape[0] not in (1, len(self.styles)):
                 raise ConfigError(f"{guides.shape[0]} matte(s) for {len(self.styles)} style image(s): give one "
                                   f"matte per style, or one for their blend")
@@ -243,10 +281,14 @@ class Stylizer:
 
     @autograd_on
     def objective(self, content: torch.Tensor, extra: Sequence[Term] = (),
-                  guides: torch.Tensor | None = None) -> Objective:
-        """The objective of one level: ``terms(content, extra, guides)`` over this network."""
-        return Objective(self.net, self.terms(content, extra, guides), bf16=self.bf16,
-                         channels_last=self.channels_last)
+                  guides: torch.Tensor | None = None, styles: Sequence[Sequence[float]] | None = None) -> Objective:
+        """The objective of one level: ``terms(content, extra, guides, styles)`` over this network, tiled when
+        ``tile_for`` says so (``tiles.TiledObjective``: the same objective, one tile's memory)."""
+        terms = self.terms(content, extra, guides, styles)
+        tile = self.tile_for(*content.shape[2:])
+        if tile is not None:
+            return TiledObjective(self.net, terms, tile, self.options.tile_halo, bf16=self.bf16)
+        return Objective(self.net, terms, bf16=self.bf16, channels_last=self.channels_last)
 
     # -- one image -----------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-_EPS = 1e-8
+EPS = 1e-8   # keeps a relative error finite against an all-zero target
 
 
 class _Gram(torch.autograd.Function):
@@ -61,7 +61,7 @@ def relative_mse(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``mean((value - target)^2) / mean(target^2)``: same shapes -> scalar."""
     if value.shape != target.shape:
         raise ValueError(f"shape mismatch: {tuple(value.shape)} vs {tuple(target.shape)}")
-    return (value - target).pow(2).mean() / (target.pow(2).mean() + _EPS)
+    return (value - target).pow(2).mean() / (target.pow(2).mean() + EPS)
 
 
 def content_loss(features: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -70,6 +70,8 @@ DEFAULT_CUT_THRESHOLD = 0.5      # 1 - HSV histogram correlation; cuts score ~1,
 DEFAULT_WARMUP = 5               # frames a chunk inside a shot renders first and throws away
 DEFAULT_CHUNK_SIZE = 50          # most frames a farm / Ray chunk keeps
 DEFAULT_RETRIES = 2              # further tries of a failed Ray chunk
+DEFAULT_STYLE_FADE = 12          # frames a style key inside a shot cross-fades over (styletrack.py)
+DEFAULT_HALO = 64                # px of context around a tile (tiles.py; measured in benchmarks/MEMORY.md)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,14 @@ class StyleOptions:
     device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps" or "cuda:N".
     precision: "auto" (bf16 convolutions where the hardware has them, else
         fp32), "fp32" or "bf16". Losses are always summed in fp32.
+    tile: plate resolution (tiles.py): the network runs over tiles of this
+        many px (before the halo) with one global style (the Gram matrices
+        of the whole image), so memory holds one tile's activations; 0 =
+        never tiled; "auto" = tiled only when the image's untiled pass would
+        not fit in the device's free memory, with the largest tile that does.
+        An image no larger than one tile runs untiled.
+    tile_halo: px of context around each tile (its cost against its error:
+        benchmarks/MEMORY.md).
     """
 
     size: int | None = _STANDARD["size"]
@@ -131,6 +141,8 @@ class StyleOptions:
     device: str = "auto"
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     lbfgs_history: int = field(default=20, repr=False)
+    tile: int | str = "auto"
+    tile_halo: int = DEFAULT_HALO
 
     def __post_init__(self) -> None:
         if self.size is not None:
@@ -151,13 +163,13 @@ class StyleOptions:
         if len(set(self.style_layers)) != len(self.style_layers):
             raise ConfigError("style layers: a layer is listed twice")
         if self.style_layer_weights is not None:
-            weights = _weight_list("style layer weights", self.style_layer_weights)
+            weights = weight_list("style layer weights", self.style_layer_weights)
             if len(weights) != len(self.style_layers):
                 raise ConfigError(f"style layer weights: {len(weights)} given for "
                                   f"{len(self.style_layers)} style layers")
             object.__setattr__(self, "style_layer_weights", weights)
         if self.style_blend is not None:
-            object.__setattr__(self, "style_blend", _weight_list("style blend", self.style_blend))
+            object.__setattr__(self, "style_blend", weight_list("style blend", self.style_blend))
         if self.optimizer not in ("lbfgs", "adam"):
             raise ConfigError(f"optimizer must be 'lbfgs' or 'adam', not {self.optimizer!r}")
         if self.pooling not in ("max", "avg"):
@@ -169,6 +181,13 @@ class StyleOptions:
         if not isinstance(self.init, str) or not self.init:
             raise ConfigError("init must be 'content', 'noise' or an image path")
         whole_number("seed", self.seed, 0, 2**63 - 1)
+        if self.tile != "auto":
+            if isinstance(self.tile, str) and self.tile.strip().isdigit():
+                object.__setattr__(self, "tile", int(self.tile))
+            if isinstance(self.tile, str) or isinstance(self.tile, bool):
+                raise ConfigError(f"tile must be a number of pixels, 0 (no tiles) or 'auto', not {self.tile!r}")
+            whole_number("tile", self.tile, 0)
+        whole_number("tile_halo", self.tile_halo, 0)
 
     def replace(self, **changes) -> "StyleOptions":
         """A copy with some fields changed (validated again)."""
@@ -232,7 +251,7 @@ def _finite_positive(name: str, value) -> None:
         raise ConfigError(f"{name} must be > 0, not {value!r}")
 
 
-def _weight_list(name: str, values) -> tuple[float, ...]:
+def weight_list(name: str, values) -> tuple[float, ...]:
     values = tuple(values)
     if not values:
         raise ConfigError(f"{name}: give at least one weight")
@@ -290,6 +309,11 @@ class VideoOptions:
         et al. 2017) and the output is the plate where no matte reaches; a
         still, or a clip matched to the input frame by frame (mattes.py).
         Empty: every style everywhere (blended). Stills take them too.
+    style_keys: the style track (``styletrack.StyleKey``s: from frame N on,
+        these styles; ``--style-at``, ``--style-track``); before the first
+        key, the positional styles. Empty: the positional styles throughout.
+    style_fade: frames a key inside a shot cross-fades the style over (0 or
+        1: at once); a key at a shot's start takes effect at once.
     """
 
     warm_start: WarmStart = "flow"
@@ -305,9 +329,15 @@ class VideoOptions:
     accept_damaged: bool = False
     colorspace: str | None = None
     masks: tuple[str, ...] = ()
+    style_keys: tuple = ()
+    style_fade: int = DEFAULT_STYLE_FADE
 
     def __post_init__(self) -> None:
+        from .styletrack import check_keys
+
         object.__setattr__(self, "masks", tuple(str(m) for m in self.masks))
+        object.__setattr__(self, "style_keys", check_keys(self.style_keys))
+        whole_number("style fade", self.style_fade, 0)
         if self.colorspace is not None and (not isinstance(self.colorspace, str) or not self.colorspace.strip()):
             raise ConfigError(f"colorspace must be an OCIO colour space name, not {self.colorspace!r}")
         if self.warm_start not in WARM_STARTS:

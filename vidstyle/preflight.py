@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from . import images, media
-from .errors import OutputError
+from .errors import ConfigError, InputError, OutputError
 from .mattes import MatteSet
 from .options import StyleOptions, VideoOptions
 from .outputs import Output
 from .paths import check_writes
 from .resume import fingerprint, work_folder_path
 from .sequences import belongs_to
-from .shots import warmup_frames
+from .shots import starts_at, warmup_frames
+from .styletrack import StyleTrack
 from .sources import FrameSource, open_source
 from .stylize import PathLike, as_path_list, check_init, init_path
 from .temporal import FrameStylizer
@@ -59,7 +60,7 @@ def prepare(input_path: PathLike, styles: PathLike | Sequence[PathLike], output_
             options: StyleOptions, video: VideoOptions, report_path: PathLike | None = None) -> Job:
     """Check everything about a clip run that can be checked before any work; see the module doc."""
     input_path, output_path = os.fspath(input_path), os.fspath(output_path)
-    style_paths = as_path_list(styles)
+    style_paths = [] if video.style_keys and not styles else as_path_list(styles)
     style_px = [images.read_image(p, "style image").pixels for p in style_paths]
     check_init(options)
     mattes = MatteSet(video.masks, len(style_paths)) if video.masks else None   # their count, first
@@ -77,7 +78,12 @@ def prepare(input_path: PathLike, styles: PathLike | Sequence[PathLike], output_
                  inputs, source.owns, folders=[("work folder", work_folder_path(output))])
     if output.overwrites_sequence(input_path):
         raise OutputError(f"output sequence {output.path} would overwrite the input frames")
-    processor = FrameStylizer(style_px, options, video)      # device, weights, blend
+    track = None
+    if video.style_keys:   # every key's images read (once each) and seen as the plate is
+        track = StyleTrack(style_px, video.style_keys, video.style_fade, blend=options.style_blend,
+                           regions=len(video.masks),
+                           load=lambda p: source.encoding.style(images.read_image(p, "style image").pixels))
+    processor = FrameStylizer(style_px, options, video, track=track)   # device, weights, blend
     processor.output_size(source.height, source.width)       # sizes the network can take
     # The costly look last: a sequence's frame headers, a video's full decode (its frame count).
     warmup: list[int] = []
@@ -92,6 +98,12 @@ def prepare(input_path: PathLike, styles: PathLike | Sequence[PathLike], output_
         source.check(video.accept_damaged)
     if mattes is not None:
         mattes.check(source.numbers, (source.height, source.width))
+    if track is not None:
+        everything = everything if video.frames is not None else list(source.numbers)
+        # A video range was decoded only up to its last frame: keys after it may be for other chunks.
+        known_end = video.frames is None or not source.is_video
+        source.warnings += check_track(input_path, video, track, everything, sorted(source.numbers), bool(style_px),
+                                       known_end)
     job = Job(input_path, source, output, style_paths, processor, options, video, warmup,
               fingerprint(source, style_paths, options, video), mattes=mattes)
     if output.is_video:
@@ -103,4 +115,32 @@ def prepare(input_path: PathLike, styles: PathLike | Sequence[PathLike], output_
     return job
 
 
-__all__ = ["Job", "prepare"]
+def check_track(input_path: str, video: VideoOptions, track: StyleTrack, everything: list[int],
+                numbers: list[int], positional: bool, known_end: bool = True) -> list[str]:
+    """Refuse style keys nothing would use; decide the keys a run starting late cannot; the warnings to give.
+
+    ``everything``: the input's frame numbers (up to the range's last, when
+    not ``known_end``); ``numbers``: those this run renders (warm-up
+    included); ``positional``: whether positional styles were given.
+    """
+    first, last = everything[0], everything[-1]
+    keys = video.style_keys
+    late = [k for k in keys if k.frame > last] if known_end else []
+    if late:
+        raise InputError(f"the style key at frame {late[0].frame} comes after the last frame of {input_path} "
+                         f"({last}): nothing would use it")
+    early = [k for k in keys if k.frame < first]
+    if len(early) > 1:
+        raise InputError(f"the style key at frame {early[-2].frame} comes before the first frame of {input_path} "
+                         f"({first}) and so does the one at {early[-1].frame}: nothing would use the first")
+    if not positional and keys[0].frame > first:
+        raise ConfigError(f"frames {first}-{keys[0].frame - 1} come before the first style key and no positional "
+                          f"style was given: give one, or a key at frame {first}")
+    said = [f"the style key at frame {early[0].frame} comes before the first frame of {input_path} ({first}): "
+            f"it applies from there"] if early else []
+    for frame, starts in starts_at(input_path, everything, track.reaching(numbers[0]), video).items():
+        track.starts[frame] = starts
+    return said
+
+
+__all__ = ["Job", "check_track", "prepare"]

@@ -82,6 +82,10 @@ def fingerprint(source: FrameSource, style_paths: Sequence[str], options: StyleO
     vopts = dataclasses.asdict(video)
     for key in _DELIVERY:
         vopts.pop(key)
+    # The style track is in each frame's key instead (temporal.SourceFrame): a changed track renders
+    # again from the first frame whose style it changes, and reuses the frames before.
+    vopts.pop("style_keys")
+    vopts.pop("style_fade")
     data = {
         "version": STATE_VERSION, "options": opts, "video": vopts,
         "input": [os.path.abspath(source.path), source.width, source.height],
@@ -269,14 +273,17 @@ class WorkFolder:
     def complete(self) -> bool:
         return bool(self._read().get("complete"))
 
-    def decide(self, fp: str, source: FrameSource, overwrite: bool) -> Decision:
+    def decide(self, fp: str, source: FrameSource, overwrite: bool, track: str = "") -> Decision:
         """Fresh, resume or done for a run with fingerprint ``fp``; refuse what must not be touched.
 
         Refused (OutputError): an unfinished or finished run with other
         parameters or inputs, or output files not made by this command,
         unless ``overwrite``. A finished sequence range is done when all its
-        frames are still there and the input's stamp (file sizes and times)
-        has not changed; otherwise it is rendered again.
+        frames are still there and neither the input's stamp (file sizes and
+        times) nor the style track (``track``, its digest) has changed;
+        otherwise it is rendered again. An unfinished run with another style
+        track goes on: its stored frames whose style is unchanged are reused
+        (their keys include their style, temporal.SourceFrame).
         """
         ours = False   # existing output frames were made by this very command
         if self._broken():
@@ -292,7 +299,8 @@ class WorkFolder:
             self.remove_state()
         elif self.exists() and self.complete():
             on_disk = self.output.existing(self.keep)
-            if not overwrite and len(on_disk) == len(self.keep) and self._read().get("stamp") == source.stamp():
+            if not overwrite and len(on_disk) == len(self.keep) and self._read().get("stamp") == source.stamp() \
+                    and self._read().get("track", "") == track:
                 return Decision.DONE   # e.g. a farm requeued the task
             ours = True   # frames deleted, or the input replaced since: render the range again
             self.remove_state()

@@ -26,6 +26,7 @@ from .lbfgs import Memory
 from .optimize import Budget, optimize
 from .options import MIN_LEVEL_SIDE
 from .terms import Term
+from .tiles import history_for
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,9 @@ class Plan:
     terms runs one level); ``memory``: the L-BFGS memory to start from;
     ``tolerance``, ``patience``, ``min_iterations``: the early stop (see
     ``optimize.Budget``); ``guides``: (K, H, W) float32 [0, 1] at the
-    image's size, the region of each style (``mattes.guides``), or None.
+    image's size, the region of each style (``mattes.guides``), or None;
+    ``styles``: the image's style slots (``styletrack.Slots``: a style
+    track's frame), or None for the options' blend.
     """
 
     iterations: int | None = None
@@ -79,6 +82,7 @@ class Plan:
     patience: int | None = None
     min_iterations: int = 1
     guides: np.ndarray | None = None
+    styles: tuple[tuple[float, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ def coarse_to_fine(stylizer, content: np.ndarray, plan: Plan, callback: Progress
             # (K, H, W) -> (K, 1, lh, lw): each matte at the level's size, area-averaged as the image is
             guides = torch.from_numpy(np.stack([cv2.resize(g, (lw, lh), interpolation=cv2.INTER_AREA)
                                                 if g.shape != (lh, lw) else g for g in plan.guides]))[:, None]
-        objective = stylizer.objective(c, plan.terms, guides)
+        objective = stylizer.objective(c, plan.terms, guides, plan.styles)
 
         def report(i, ev, point, level=level, lh=lh, lw=lw):
             nonlocal last
@@ -140,8 +144,10 @@ def coarse_to_fine(stylizer, content: np.ndarray, plan: Plan, callback: Progress
             if callback is not None:
                 callback(last)
 
+        tiled = stylizer.tile_for(lh, lw) is not None   # image-sized history: bounded (tiles.history_for)
         result = optimize(objective, x, budget, method=o.optimizer, step_size=o.step_size,
-                          memory=plan.memory if level == len(sizes) else None, history=o.lbfgs_history,
+                          memory=plan.memory if level == len(sizes) else None,
+                          history=history_for(lh, lw, o.lbfgs_history) if tiled else o.lbfgs_history,
                           on_iteration=report)
         x, memory, done = result.image, result.memory, done + result.iterations
     if o.keep_colors:

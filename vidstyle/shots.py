@@ -96,4 +96,35 @@ def warmup_frames(input_path: str, all_numbers: Sequence[int], wanted: Sequence[
     return window
 
 
-__all__ = ["ShotTracker", "warmup_frames"]
+def starts_at(input_path: str, all_numbers: Sequence[int], frames: Sequence[int], video: VideoOptions) -> dict[int, bool]:
+    """Whether each of ``frames`` starts a shot of the whole input, as a run of the whole input decides it.
+
+    For a run that starts later (a farm chunk): the style track needs to know
+    it for keys before the run's first frame (styletrack.py). The input's
+    first frame and a frame after a hole start one; otherwise the given cuts
+    decide, or the cut detector on the frame and the one before it.
+    """
+    have, first = set(all_numbers), min(all_numbers)
+    tracker = ShotTracker.for_video(video)
+    result, scan = {}, []
+    for f in frames:
+        if f == first or f - 1 not in have:
+            result[f] = True
+        elif not tracker.needs_pixels:
+            result[f] = f in tracker.given
+        else:
+            scan.append(f)
+    if scan:
+        from .sources import open_source
+
+        source = open_source(input_path, colorspace=video.colorspace)
+        source.restrict(sorted({n for f in scan for n in (f - 1, f)}))
+        pixels = {frame.number: frame.pixels for frame in source.frames()}
+        for f in scan:
+            pair = ShotTracker.for_video(video)
+            pair.starts_shot(pixels[f - 1], f - 1)
+            result[f] = pair.starts_shot(pixels[f], f)
+    return result
+
+
+__all__ = ["ShotTracker", "starts_at", "warmup_frames"]

@@ -50,6 +50,7 @@ from .options import StyleOptions, VideoOptions
 from .schedule import Progress
 from .shots import ShotTracker
 from .stylize import ImageLike, as_pixels, split_alpha, style_list
+from .styletrack import StyleKey, StyleTrack
 from .warmstart import Carry, WarmStart, rule_for
 
 # Where a frame's time goes (``FrameRecord.stages``), in seconds: decoding it, the two optical flows,
@@ -98,6 +99,9 @@ class SourceFrame:
     reliability mask, (h, w), when computed (``FrameAnalyser.compute_flows``);
     guides: (K, h, w) the region of each style and coverage (h, w) how much
     of each pixel is stylised, when the frame has mattes (``mattes.py``);
+    styles: the frame's style slots from a style track (``styletrack.py``)
+    and style_key what they are made of, or None/"" without a track;
+    restyled: its style differs from the frame before's (a key or a fade);
     stages: seconds spent so far (see STAGES).
     """
 
@@ -110,6 +114,9 @@ class SourceFrame:
     mask: np.ndarray | None = None
     guides: np.ndarray | None = None
     coverage: np.ndarray | None = None
+    styles: tuple[tuple[float, ...], ...] | None = None
+    style_key: str = ""
+    restyled: bool = False
     stages: dict[str, float] = field(default_factory=no_stages)
     key: str = field(init=False)
 
@@ -122,6 +129,7 @@ class SourceFrame:
         h.update(np.ascontiguousarray(self.content).view(np.uint8))
         if self.guides is not None:   # a changed matte changes the frame
             h.update(np.ascontiguousarray(self.guides).view(np.uint8))
+        h.update(self.style_key.encode())   # so does a changed style track (from the first frame it changes)
         h.update(b"S" if self.shot_start else b"W")
         self.key = h.hexdigest()
 
@@ -140,12 +148,14 @@ class FrameAnalyser:
 
     ``output_size(h, w)``: the size a frame stylises at (and the check that
     the network can take it); ``rule``: the warm-start rule (whether flows
-    are needed). Safe to run on another thread than the renderer: it shares
-    nothing with it.
+    are needed); ``track``: the style track (``styletrack.StyleTrack``), or
+    None. Safe to run on another thread than the renderer: it shares
+    nothing with it but the track, which only it reads while frames run.
     """
 
-    def __init__(self, video: VideoOptions, rule: WarmStart, output_size: Callable[[int, int], tuple[int, int]]):
-        self.video, self.rule, self.output_size = video, rule, output_size
+    def __init__(self, video: VideoOptions, rule: WarmStart, output_size: Callable[[int, int], tuple[int, int]],
+                 track: StyleTrack | None = None):
+        self.video, self.rule, self.output_size, self.track = video, rule, output_size, track
         self.flow = FlowEstimator()
         self.restart()
 
@@ -192,7 +202,14 @@ class FrameAnalyser:
         if masks is not None:
             small = mattes.resize_all([mattes.from_image(np.asarray(m)) for m in masks], size)
             guides, cover = mattes.guides(small), mattes.coverage(small)
-        src = SourceFrame(number, content, start, None if start else self._previous, guides=guides, coverage=cover)
+        styles, style_key, restyled = None, "", False
+        if self.track is not None:
+            self.track.place_pending(number)
+            self.track.decide(number, start)
+            styles, style_key, restyled = self.track.slots_at(number), self.track.key_digest(number), \
+                self.track.changing(number)
+        src = SourceFrame(number, content, start, None if start else self._previous, guides=guides, coverage=cover,
+                          styles=styles, style_key=style_key, restyled=restyled)
         self._previous = content
         if flows:
             self.compute_flows(src)
@@ -267,8 +284,8 @@ class FrameRenderer:
             plan, fraction = made.plan, made.reliable_fraction
         else:
             plan = self.rule.first_frame()
-        if src.guides is not None:
-            plan = dataclasses.replace(plan, guides=src.guides)
+        if src.guides is not None or src.styles is not None:
+            plan = dataclasses.replace(plan, guides=src.guides, styles=src.styles)
         t_start = time.perf_counter()
         outcome = self.engine.run(src.content, plan, callback)
         t_end = time.perf_counter()
@@ -297,16 +314,31 @@ class FrameStylizer:
     ``record`` then describes it (a ``FrameRecord``). Cuts are detected
     (``video.cuts``); ``reset()`` says the next frame starts a shot;
     ``prime()`` continues from a frame stylised earlier (a resumed run).
+
+    Styles over time: ``video.style_keys`` (a style track: from frame N on,
+    these styles; ``styletrack.py``) or ``track`` (one made already, e.g.
+    with the styles in the plate's colour space), and ``set_styles`` between
+    two frames. ``styles`` may then be empty when a key is on the first frame.
     """
 
     def __init__(self, styles: ImageLike | Sequence[ImageLike], options: StyleOptions | None = None,
-                 video: VideoOptions | None = None, rule: WarmStart | str | None = None):
+                 video: VideoOptions | None = None, rule: WarmStart | str | None = None,
+                 track: StyleTrack | None = None):
         self.options = options or StyleOptions()
         self.video = video or VideoOptions()
         self.rule = rule_for(self.video.warm_start if rule is None else rule)
-        self.engine = Stylizer(style_list(styles), self.options)
+        given = styles is not None and not (isinstance(styles, (list, tuple)) and len(styles) == 0)
+        base = style_list(styles) if track is None and (given or not self.video.style_keys) else []
+        if track is None and self.video.style_keys:
+            track = StyleTrack(base, self.video.style_keys, self.video.style_fade, blend=self.options.style_blend,
+                               regions=len(self.video.masks))
+        self.track = track
+        if track is None:
+            self.engine = Stylizer(base, self.options)
+        else:
+            self.engine = Stylizer(list(track.images), self.options.replace(style_blend=None))
         self._checked: set[tuple[int, int]] = set()
-        self.analyser = FrameAnalyser(self.video, self.rule, self.output_size)
+        self.analyser = FrameAnalyser(self.video, self.rule, self.output_size, track)
         self.renderer = FrameRenderer(self.engine, self.video, self.rule)
         self.carry: Carry | None = None
         self.record: FrameRecord | None = None
@@ -322,6 +354,23 @@ class FrameStylizer:
     def reset(self) -> None:
         """The next frame starts a new shot: nothing of the current one is used for it."""
         self.analyser.reset()
+
+    def set_styles(self, styles: ImageLike | Sequence[ImageLike], weights: Sequence[float] | None = None) -> None:
+        """From the next frame fed on, these styles (blended by ``weights``; None: equally).
+
+        Inside a shot the change cross-fades over ``video.style_fade`` frames
+        (the warm start goes on); at a shot's start (``reset()``, a cut) it is
+        at once. Images already loaded (by content) are not loaded or
+        measured again, so switching between a few styles is cheap.
+        """
+        frames = style_list(styles)
+        if self.track is None:
+            self.track = StyleTrack(list(self.engine.styles), (), self.video.style_fade,
+                                    blend=self.options.style_blend, regions=len(self.video.masks))
+            self.analyser.track = self.track
+        self.track.pending = self.track.prepare(StyleKey(0, tuple(frames), None if weights is None else tuple(weights)))
+        self.engine.add_styles(self.track.images[len(self.engine.styles):])
+        self._checked.clear()   # the new images must fit the frames' size too
 
     def restart(self) -> None:
         """Forget the clip fed so far (shots, previous frames, memory): the next frame is fed as the first."""

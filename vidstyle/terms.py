@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 
 import torch
 
-from .losses import content_loss, gram, relative_mse, style_loss, temporal_loss, tv_loss
+from .losses import EPS, content_loss, gram, relative_mse, style_loss, temporal_loss, tv_loss
 
 
 class Term:
@@ -34,6 +34,19 @@ class Term:
 
     def value(self, image: torch.Tensor, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The unweighted value at ``image`` (1, 3, H, W), given ``features`` at ``self.layers``: a scalar."""
+        raise NotImplementedError
+
+    # Tiles (tiles.py): a term that reads layers and is a function of sums over positions says so with
+    # these two; the tiled objective adds up ``tile_sums`` over the tiles and calls ``from_sums``.
+    def tile_sums(self, inner: Mapping[str, torch.Tensor], window) -> dict[str, torch.Tensor]:
+        """Statistics that add up over tiles, of one tile's own positions ``inner`` ``{layer: (1, C, h, w)}``.
+
+        ``window`` (``tiles.Window``) says where they lie in the whole image's maps.
+        """
+        raise NotImplementedError
+
+    def from_sums(self, sums: Mapping[str, torch.Tensor], window) -> torch.Tensor:
+        """The unweighted value from the statistics ``tile_sums`` gave, summed over every tile: a scalar."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -57,6 +70,18 @@ class Content(Term):
         # Features may be bf16 (the network's autocast); the error is summed in float32.
         return content_loss({n: features[n].float() for n in self.layers}, self.targets)
 
+    def tile_sums(self, inner, window):
+        out = {}
+        for n in self.layers:
+            ys, xs = window.slices(n)
+            out[n] = (inner[n].float() - self.targets[n][:, :, ys, xs]).pow(2).sum()
+        return out
+
+    def from_sums(self, sums, window):
+        # content_loss's relative_mse: the mean squared error over the target's mean square, per layer.
+        return torch.stack([sums[n] / self.targets[n].numel() / (self.targets[n].pow(2).mean() + EPS)
+                            for n in self.layers]).mean()
+
 
 class Style(Term):
     """Gatys 2016, eq. 5: the Gram matrices of the image's features match the style's.
@@ -75,6 +100,18 @@ class Style(Term):
 
     def value(self, image, features):
         return style_loss(features, self.targets, self.layer_weights)
+
+    def tile_sums(self, inner, window):
+        return {n: gram(inner[n]) * (inner[n].shape[2] * inner[n].shape[3]) for n in self.layers}
+
+    def from_sums(self, sums, window):
+        total = None
+        for n, target in self.targets.items():
+            h, w = window.full(n)
+            g = sums[n] / (h * w)   # the whole image's Gram: F F^T over its positions
+            term = self.layer_weights[n] * relative_mse(g, target.expand_as(g))
+            total = term if total is None else total + term
+        return total
 
 
 class GuidedStyle(Term):
@@ -130,6 +167,30 @@ class GuidedStyle(Term):
                 g = gram(f * guides[k:k + 1].to(f.dtype)) * (f.shape[2] * f.shape[3] / energy[k])
                 total = total + share * self.layer_weights[layer] * relative_mse(g, target.expand_as(g))
         return total
+
+    def tile_sums(self, inner, window):
+        out = {}
+        for k, (targets, share) in enumerate(zip(self.targets, self.shares)):
+            for layer in targets:
+                f = inner[layer]
+                guides, energy = self._guides_at(window.full(layer))
+                if share <= 0 or energy[k] <= 0:
+                    continue
+                ys, xs = window.slices(layer)
+                out[f"{k}:{layer}"] = gram(f * guides[k:k + 1, :, ys, xs].to(f.dtype)) * (f.shape[2] * f.shape[3])
+        return out
+
+    def from_sums(self, sums, window):
+        total = None
+        for k, (targets, share) in enumerate(zip(self.targets, self.shares)):
+            for layer, target in targets.items():
+                if f"{k}:{layer}" not in sums:
+                    continue
+                _, energy = self._guides_at(window.full(layer))
+                g = sums[f"{k}:{layer}"] / energy[k]
+                term = share * self.layer_weights[layer] * relative_mse(g, target.expand_as(g))
+                total = term if total is None else total + term
+        return total if total is not None else torch.zeros(())
 
 
 class TotalVariation(Term):

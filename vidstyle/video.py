@@ -98,13 +98,14 @@ def stylize_video(input_path: PathLike, styles: PathLike | Sequence[PathLike], o
     summary = RunSummary(output=job.output.path, fps=None if job.output.fps is None else str(job.output.fps))
     start = time.perf_counter()
     with WorkFolder(job.output, video.frames, job.keep) as work:
-        decision = work.decide(job.fingerprint, job.source, overwrite)
+        track = "" if job.processor.track is None else job.processor.track.fingerprint()
+        decision = work.decide(job.fingerprint, job.source, overwrite, track)
         if decision is Decision.DONE:
             summary.frames = [FrameRecord.stored(n) for n in job.keep]
             return summary
         work.start(job.fingerprint, {"input": job.input_path, "output": job.output.path,
                                      "styles": job.style_paths, "frames": os.path.basename(work.root),
-                                     "warmup": job.warmup})
+                                     "warmup": job.warmup, "track": track})
         def new_encoder() -> media.Encoder | None:
             # A video is encoded as frames finish; a sequence is written frame by frame.
             return media.Encoder(job.output.path, job.timing, codec=video.codec, crf=video.crf) \

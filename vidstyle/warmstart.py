@@ -101,11 +101,18 @@ class WarmStart:
         """The plan of the analysed frame ``src`` (a ``temporal.SourceFrame``), warm from ``carry``."""
         raise NotImplementedError
 
-    def budget(self, options: StyleOptions, video: VideoOptions, carry: Carry) -> dict:
-        """A warm frame's budget and memory (see the module doc)."""
+    def budget(self, options: StyleOptions, video: VideoOptions, carry: Carry, src=None) -> dict:
+        """A warm frame's budget and memory (see the module doc).
+
+        A frame whose style is changing (``src.restyled``: a style track's key
+        or fade, styletrack.py) runs its whole budget: its targets moved, so a
+        loss that settles only says it follows them, and the fade's last frame
+        must arrive at the new style (benchmarks/STYLE_TRACK.md).
+        """
+        restyled = src is not None and getattr(src, "restyled", False)
         return dict(iterations=video.warm_iterations, scales=1, memory=carry.memory,
                     tolerance=self.plateau if options.tolerance > 0 else 0.0, patience=self.patience,
-                    min_iterations=self.min_iterations)
+                    min_iterations=video.warm_iterations if restyled else self.min_iterations)
 
     def carried(self, memory: Memory | None) -> Memory | None:
         """The memory a rendered frame hands on (its last ``memory_pairs`` pairs), or None."""
@@ -135,7 +142,7 @@ class Previous(WarmStart):
     name = "previous"
 
     def plan(self, src, carry, options, video, engine) -> WarmPlan:
-        return WarmPlan(Plan(init=carry.output, **self.budget(options, video, carry)))
+        return WarmPlan(Plan(init=carry.output, **self.budget(options, video, carry, src)))
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,7 @@ class Flow(WarmStart):
         mask = torch.from_numpy(np.ascontiguousarray(src.mask, dtype=np.float32))[None, None].to(engine.device)
         weight = video.temporal_weight if self.temporal_weight is None else self.temporal_weight
         held = Temporal(engine.tensor(warped), mask, weight, self.lowpass_px)
-        return WarmPlan(Plan(init=warped, terms=(held,), **self.budget(options, video, carry)),
+        return WarmPlan(Plan(init=warped, terms=(held,), **self.budget(options, video, carry, src)),
                         float(src.mask.mean()))
 
     def warp(self, output: np.ndarray, src, device: torch.device) -> np.ndarray | torch.Tensor:

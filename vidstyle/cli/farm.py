@@ -13,7 +13,7 @@ from .. import chunks as chunking
 from ..options import DEFAULT_CHUNK_SIZE, VideoOptions
 from ..sequences import parse_frames
 from .app import app, frame_progress, reported_errors
-from .options import VIDEO_DEFAULTS, parse_cuts, parse_fps
+from .options import VIDEO_DEFAULTS, StyleAt, StyleFade, StyleTrackFile, parse_cuts, parse_fps, style_track
 
 
 @app.command("plan", no_args_is_help=True)
@@ -29,6 +29,9 @@ def plan(
     as_json: Optional[Path] = typer.Option(None, "--json", show_default=False,
                                            help="Also write the plan as JSON to this file ('-' for stdout only)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    style_at: StyleAt = None,
+    style_track_file: StyleTrackFile = None,
+    style_fade: StyleFade = None,
 ) -> None:
     """Split INPUT into frame-range chunks for a render farm: they start at scene cuts where they can.
 
@@ -37,7 +40,8 @@ def plan(
     """
     with reported_errors():
         video = VideoOptions(warmup=warmup, cuts=parse_cuts(cuts),
-                             frames=None if frames is None else tuple(parse_frames(frames)))
+                             frames=None if frames is None else tuple(parse_frames(frames)),
+                             **style_track(style_at, style_track_file, style_fade))
         to_file = None if as_json is None or str(as_json) == "-" else str(as_json)
         with frame_progress(quiet or str(as_json) == "-", "finding scene cuts") as callback:
             result = chunking.plan(str(content), chunk_size, video, callback=callback, json_path=to_file)
@@ -47,10 +51,12 @@ def plan(
         return
     typer.echo(f"{len(result.numbers)} frames ({result.numbers[0]}-{result.numbers[-1]}), "
                f"{len(result.shots)} shot(s), {len(result.chunks)} chunk(s) of at most {chunk_size}:")
-    typer.echo(f"{'chunk':>5}  {'--frames':<15} {'frames':>6}  {'warm-up':>7}  starts at")
+    typed = bool(video.style_keys)
+    typer.echo(f"{'chunk':>5}  {'--frames':<15} {'frames':>6}  {'warm-up':>7}  {'starts at':<13}"
+               + ("  styles (from the warm-up on)" if typed else ""))
     for c in result.chunks:
         typer.echo(f"{c.index:>5}  {c.frames:<15} {c.count:>6}  {c.warmup:>7}  "
-                   f"{'scene cut' if c.starts_at_cut else 'inside a shot'}")
+                   f"{'scene cut' if c.starts_at_cut else 'inside a shot':<13}" + (f"  {c.styles}" if typed else ""))
 
 
 @app.command("assemble", no_args_is_help=True)

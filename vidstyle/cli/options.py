@@ -17,6 +17,7 @@ import typer
 from ..errors import ConfigError
 from ..options import DEFAULT_PRESET, PRESETS, WARM_STARTS, StyleOptions, VideoOptions
 from ..sequences import parse_frames
+from ..styletrack import TRACK_SCHEMA, check_keys, parse_key, read_track
 
 DEFAULTS = StyleOptions()
 VIDEO_DEFAULTS = VideoOptions()
@@ -58,8 +59,41 @@ def _numbers(text: Optional[str], option: str) -> Optional[tuple[float, ...]]:
 # -- options shared by the commands that stylise (stylize, pipe) -------------------------------------
 
 _V = "Video"
-Styles = Annotated[List[Path], typer.Argument(help="Style image(s); several are blended (see --blend).",
-                                              show_default=False)]
+Styles = Annotated[Optional[List[Path]], typer.Argument(help="Style image(s); several are blended (see --blend). "
+                                                             "With a style track, the styles before its first key "
+                                                             "(none needed when a key is on the first frame).",
+                                                        show_default=False)]
+
+_T = "Styles over time"
+StyleAt = Annotated[Optional[List[str]], typer.Option("--style-at", rich_help_panel=_T, show_default=False,
+                                                      metavar="FRAME=PATH[+PATH][@W,W]",
+                                                      help="From frame FRAME on (numbered as --frames numbers them), "
+                                                           "this style, or this blend with these weights (repeat "
+                                                           "it). Inside a shot the change fades over --style-fade "
+                                                           "frames; at a shot's start it is at once.")]
+StyleTrackFile = Annotated[Optional[Path], typer.Option("--style-track", rich_help_panel=_T, show_default=False,
+                                                        metavar="JSON",
+                                                        help="The style keys as a JSON file, e.g. "
+                                                             + TRACK_SCHEMA.replace("{", "{{").replace("}", "}}")
+                                                             + " (paths relative to the file).")]
+StyleFade = Annotated[Optional[int], typer.Option("--style-fade", rich_help_panel=_T, show_default=False,
+                                                  help="Frames a style key inside a shot cross-fades over; 0 = at "
+                                                       f"once. (default: {VIDEO_DEFAULTS.style_fade})")]
+
+
+def style_track(style_at: Optional[List[str]], track_file: Optional[Path], fade: Optional[int]) -> dict:
+    """``--style-at``, ``--style-track`` and ``--style-fade`` -> VideoOptions fields (only those given)."""
+    keys = [parse_key(text) for text in style_at or ()]
+    if track_file is not None:
+        keys += read_track(track_file)
+    return only_given(style_keys=check_keys(keys) if keys else None, style_fade=fade)
+
+
+def styles_given(styles: Optional[List[Path]], track: dict) -> list[str]:
+    """The positional styles as strings; refused when there are none and no style track either."""
+    if not styles and not track.get("style_keys"):
+        raise ConfigError("give a style image (or a style track: --style-at FRAME=PATH, --style-track JSON)")
+    return [str(s) for s in styles or ()]
 Preset = Annotated[str, typer.Option("--preset", help="draft, standard or high: size, iterations and schedule "
                                      "together (" + "; ".join(f"{name}: {_describe(values)}"
                                                              for name, values in PRESETS.items())
@@ -107,6 +141,11 @@ Preprocessing = Annotated[Optional[str], typer.Option("--preprocessing", show_de
                                                       help="caffe or torchvision (default: what the weights "
                                                            "need).")]
 Precision = Annotated[str, typer.Option("--precision", help="auto (bf16 where the hardware has it), fp32 or bf16.")]
+Tile = Annotated[Optional[str], typer.Option("--tile", rich_help_panel="Plate", show_default=False, metavar="N|auto|0",
+                                             help="Plate resolution: run the network over tiles of N px with one "
+                                                  "global style (the whole image's Gram matrices), so memory holds "
+                                                  "one tile; 0 = never; auto = only when the image would not fit "
+                                                  f"in free memory. (default: {DEFAULTS.tile})")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")]
 WarmStart = Annotated[Optional[str], typer.Option("--warm-start", rich_help_panel=_V, show_default=False,
                                                   help="flow (previous output warped by optical flow + temporal "
@@ -137,7 +176,7 @@ _SHARED = [
     ("style_layers", StyleLayers, ",".join(DEFAULTS.style_layers)),
     ("style_layer_weights", StyleLayerWeights, None), ("tolerance", Tolerance, None),
     ("pooling", Pooling, DEFAULTS.pooling), ("weights", Weights, None), ("preprocessing", Preprocessing, None),
-    ("precision", Precision, DEFAULTS.precision), ("warm_start", WarmStart, None),
+    ("precision", Precision, DEFAULTS.precision), ("tile", Tile, None), ("warm_start", WarmStart, None),
     ("warm_iterations", WarmIterations, None), ("temporal_weight", TemporalWeight, None), ("cuts", Cuts, None),
 ]
 
@@ -178,9 +217,9 @@ def options_from(shared: dict) -> tuple[StyleOptions, VideoOptions]:
 def _style_options(preset: str, *, size: Optional[str], iterations: Optional[int], scales: Optional[int],
                    tolerance: Optional[float], blend: Optional[str], content_layers: str, style_layers: str,
                    style_layer_weights: Optional[str], weights: Optional[Path], lr: Optional[float],
-                   **fixed) -> StyleOptions:
+                   tile: Optional[str] = None, **fixed) -> StyleOptions:
     """StyleOptions from the command line: the preset, then what was given."""
-    given = only_given(iterations=iterations, scales=scales, tolerance=tolerance)
+    given = only_given(iterations=iterations, scales=scales, tolerance=tolerance, tile=tile)
     if size is not None:  # 'full' gives None, which must still override the preset
         given["size"] = _size(size)
     return StyleOptions.from_preset(

@@ -15,7 +15,8 @@ from ..errors import ConfigError, VidstyleError
 from ..options import DEFAULT_CHUNK_SIZE, DEFAULT_RETRIES
 from ..sequences import parse_frames
 from .app import DEFAULT_COMMAND, app, frame_progress, progress_bar, reported_errors, video_progress
-from .options import VIDEO_DEFAULTS, Quiet, Styles, only_given, options_from, parse_fps, stylising
+from .options import (VIDEO_DEFAULTS, Quiet, StyleAt, StyleFade, Styles, StyleTrackFile, only_given, options_from,
+                      parse_fps, style_track, styles_given, stylising)
 
 VIDEO_PANEL = "Video"
 
@@ -26,7 +27,7 @@ def stylize(
     content: Path = typer.Argument(..., help="Content: an image, a video, a folder of images or a sequence "
                                              "pattern (shot.####.png, shot.%04d.png, shot.1001-1100#.exr).",
                                    show_default=False),
-    styles: Styles = ...,
+    styles: Styles = None,
     output: Optional[Path] = typer.Option(None, "-o", "--output",
                                           help="Output: an image (.png .jpg .tif .exr ...), a video (.mp4 .mov) "
                                                "or a sequence (OUT.####.png, OUT.%04d.exr). (default: "
@@ -70,6 +71,9 @@ def stylize(
     accept_damaged: bool = typer.Option(False, "--accept-damaged", rich_help_panel=VIDEO_PANEL,
                                         help="Render the frames of a damaged or truncated video that decode "
                                              "(a warning names what is missing) instead of refusing it."),
+    style_at: StyleAt = None,
+    style_track_file: StyleTrackFile = None,
+    style_fade: StyleFade = None,
     ray: Optional[str] = typer.Option(None, "--ray", rich_help_panel="Cluster", show_default=False,
                                       help="Render chunks as Ray tasks: --ray alone on this machine, --ray auto "
                                            "or --ray HOST:6379 / ray://HOST:10001 on a cluster. Needs "
@@ -92,7 +96,8 @@ def stylize(
                      "--temporal-weight": shared["temporal_weight"], "--frames": frames, "--cuts": shared["cuts"],
                      "--fps": fps, "--crf": crf, "--codec": codec, "--report": report, "--warmup": warmup,
                      "--accept-damaged": accept_damaged or None, "--ray": ray, "--chunk-size": chunk_size,
-                     "--retries": retries}
+                     "--retries": retries, "--style-at": style_at or None, "--style-track": style_track_file,
+                     "--style-fade": style_fade}
         kind = jobs.kind_of(content)
         if kind is jobs.Kind.STILL:
             given = [name for name, value in clip_only.items() if value is not None]
@@ -102,13 +107,16 @@ def stylize(
         options, video = options_from(shared)
         video = video.replace(**only_given(colorspace=colorspace,
                                            masks=tuple(str(m) for m in mask) if mask else None))
+        track = style_track(style_at, style_track_file, style_fade)
+        style_paths = styles_given(styles, track)
         if kind is not jobs.Kind.STILL:
+            video = video.replace(**track)
             video = video.replace(**only_given(frames=None if frames is None else tuple(parse_frames(frames)),
                                                fps=parse_fps(fps), crf=crf, codec=codec, warmup=warmup,
                                                accept_damaged=accept_damaged or None))
         bar = progress_bar(quiet) if kind is jobs.Kind.STILL else video_progress(quiet)
         with bar as callback:
-            result = jobs.run(content, [str(s) for s in styles], output, options, video, ray=ray,
+            result = jobs.run(content, style_paths, output, options, video, ray=ray,
                               chunk_size=chunk_size, retries=retries, overwrite=overwrite,
                               report=None if report is None else str(report), image_callback=callback,
                               clip_callback=callback)
@@ -120,12 +128,15 @@ def stylize(
 @app.command("pipe", no_args_is_help=True)
 @stylising
 def pipe(
-    styles: Styles = ...,
+    styles: Styles = None,
     frame_size: str = typer.Option(..., "--frame-size", show_default=False,
                                    help="Geometry of the raw frames on stdin (and stdout): WIDTHxHEIGHT."),
     pix_fmt: str = typer.Option("rgb24", "--pix-fmt", help="rgb24, bgr24, rgb48le (16 bit); with alpha, passed "
                                                            "through unchanged: rgba, bgra, rgba64le (16 bit)."),
     quiet: Quiet = False,
+    style_at: StyleAt = None,
+    style_track_file: StyleTrackFile = None,
+    style_fade: StyleFade = None,
     shared: dict = None,
 ) -> None:
     """Stylise raw video frames from stdin to stdout, one out for one in: a step between two ffmpeg processes.
@@ -138,6 +149,9 @@ def pipe(
     """
     with reported_errors():
         options, video = options_from(shared)
+        track = style_track(style_at, style_track_file, style_fade)   # frames numbered from 0, as they come
+        style_paths = styles_given(styles, track)
+        video = video.replace(**track)
         if isinstance(video.cuts, tuple):
             raise ConfigError("--cuts takes auto or none in a pipe (a stream has no frame numbers)")
         fmt = pipe_step.StreamFormat.parse(frame_size, pix_fmt)
@@ -150,7 +164,7 @@ def pipe(
         with frame_progress(quiet, "stylising") as progress:
             callback = None if progress is None else (lambda done, p: progress(done))
             try:
-                pipe_step.stylize_stream(sys.stdin.buffer, sys.stdout.buffer, fmt, [str(s) for s in styles],
+                pipe_step.stylize_stream(sys.stdin.buffer, sys.stdout.buffer, fmt, style_paths,
                                          options, video, callback=callback)
             except VidstyleError:
                 _silence_stdout()

@@ -1,0 +1,112 @@
+"""Memory flat in resolution: peak memory per megapixel, tiled and untiled, and the time per iteration.
+
+    python benchmarks/memory.py [--tile 512] [--iterations 3] [--out benchmarks/MEMORY.md]
+
+Each run is a fresh process (its peak RSS from the kernel, ``wait4``)
+stylising samples/bunny.jpg enlarged to 1280x720, 1920x1080, 2048x1080 and
+3840x2160 at full size, one level, ``--iterations`` iterations, fp32, with
+tiles of ``--tile`` and without (untiled only up to 2K: a 4K untiled pass
+needs ~26 GB on the CPU). Seconds per iteration: the median after the
+first. Targets (issue #21, point 3): the 4K still within 6 GiB tiled; an
+iteration tiled at most 1.6x untiled.
+
+Needs only the samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "2K": (2048, 1080), "4K": (3840, 2160)}
+UNTILED = ("720p", "1080p", "2K")
+TARGETS = dict(gib_4k=6.0, time=1.6)
+
+
+def worker(width: int, height: int, tile: int, iterations: int) -> None:
+    """In the child: one still, printing its seconds per iteration as JSON."""
+    sys.path.insert(0, ROOT)
+    import statistics
+
+    import cv2
+
+    from vidstyle import StyleOptions, Stylizer, images
+    from vidstyle.schedule import Plan
+
+    photo = images.read_image(os.path.join(ROOT, "samples", "bunny.jpg")).pixels
+    content = cv2.resize(photo, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    style = images.read_image(os.path.join(ROOT, "samples", "brushstrokes.jpg")).pixels
+    options = StyleOptions(size=None, scales=1, iterations=iterations, tolerance=0.0, precision="fp32", tile=tile)
+    stamps = [time.perf_counter()]
+    Stylizer([style], options).run(content, Plan(), lambda p: stamps.append(time.perf_counter()))
+    steps = [b - a for a, b in zip(stamps[1:], stamps[2:])]
+    print(json.dumps({"per_iteration": statistics.median(steps), "first": stamps[1] - stamps[0]}))
+
+
+def measure(width: int, height: int, tile: int, iterations: int) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(width), str(height), str(tile), str(iterations)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    out = proc.stdout.read()
+    if status != 0:
+        sys.exit(f"{' '.join(cmd)} failed with status {status}")
+    return {**json.loads(out.strip().splitlines()[-1]), "gib": usage.ru_maxrss / 2**20}
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(*(int(v) for v in sys.argv[2:6]))
+        return
+    from suite import cpu_name, publish
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tile", type=int, default=512)
+    ap.add_argument("--iterations", type=int, default=3)
+    ap.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    ap.add_argument("--out", default=os.path.join(HERE, "MEMORY.md"))
+    args = ap.parse_args()
+    began = time.perf_counter()
+    rows = []
+    for name in args.sizes:
+        w, h = SIZES[name]
+        mpx = w * h / 1e6
+        tiled = measure(w, h, args.tile, args.iterations)
+        untiled = measure(w, h, 0, args.iterations) if name in UNTILED else None
+        rows.append((name, w, h, mpx, tiled, untiled))
+        print(name, tiled, untiled, flush=True)
+    import torch
+    lines = [
+        "# Memory and time per iteration, tiled and untiled (issue #21)",
+        "",
+        f"Command: `python benchmarks/memory.py --tile {args.tile} --iterations {args.iterations}` "
+        f"({(time.perf_counter() - began) / 60:.0f} min)  ",
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, fp32, CPU  ",
+        "Input: samples/bunny.jpg enlarged, style samples/brushstrokes.jpg, one level, a fresh process per run "
+        "(peak RSS).",
+        "",
+        f"| size | Mpx | peak GiB tiled ({args.tile}) | GiB / Mpx tiled | peak GiB untiled | GiB / Mpx untiled "
+        "| s / iteration tiled | untiled | tiled / untiled |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, w, h, mpx, t, u in rows:
+        lines.append(f"| {name} {w}x{h} | {mpx:.2f} | {t['gib']:.2f} | {t['gib'] / mpx:.2f} | "
+                     + (f"{u['gib']:.2f} | {u['gib'] / mpx:.2f} | " if u else "- | - | ")
+                     + f"{t['per_iteration']:.1f} | " + (f"{u['per_iteration']:.1f} | "
+                                                           f"{t['per_iteration'] / u['per_iteration']:.2f} |"
+                                                           if u else "- | - |"))
+    four = next((t for name, *_, t, u in rows if name == "4K"), None)
+    if four is not None:
+        lines += ["", f"4K tiled: {four['gib']:.2f} GiB peak (target <= {TARGETS['gib_4k']} GiB)."]
+    publish(lines, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+"""Tiles: the untiled objective over an image too large for one pass, in memory that does not grow with it.
+
+Every term the network feeds is a function of sums over positions: the
+content term of ``sum (F - P)^2``, a Gram matrix of ``sum F F^T`` (Gatys et
+al. 2016 divide it by the positions; a guided Gram by the guide's energy).
+So one evaluation is (issue #21):
+
+1. a forward pass over the tiles, no graph kept, each tile carrying a
+   ``halo`` of context around it, summing each term's statistics over the
+   tile's own positions (``Term.tile_sums``): the global sums, hence the
+   global Gram matrices and the loss (``Term.from_sums``);
+2. the gradient of the loss with respect to those sums (small: C x C per
+   layer, one number per content layer);
+3. per tile, a forward and backward pass of ``<dL/dS, S_tile>``, whose
+   gradient with respect to the tile's pixels is the untiled gradient's share
+   of them; the tiles' gradients, halo included, add up to the whole.
+
+Terms that read the image itself (total variation, the temporal term) are
+evaluated on the whole image: they are image-sized and cheap. The result
+is the untiled objective up to the halo: a feature near a tile's edge sees
+the halo, not the whole image (VGG-19's receptive field at relu5_1 is
+hundreds of pixels; the halo is chosen by measurement, README "Plate
+resolution"). At the image's own border a tile ends where the image does,
+so the network's zero padding is the untiled one. Memory: one tile's
+activations, plus image-sized buffers (the image, its gradient, the
+optimiser's memory).
+
+Tiles start on multiples of the deepest layer's stride (16 for relu5_1),
+so every pooling window of a tile is one of the whole image's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+
+from .errors import ConfigError
+from .objective import Evaluation
+from .options import DEFAULT_HALO
+from .terms import Term, layers_of
+from .vgg import min_side
+
+# Bytes a pixel of the image costs in one VGG-19 forward+backward pass to relu5_1 (activations kept for
+# the backward, the gradients), by the convolutions' precision: measured by benchmarks/memory.py.
+BYTES_PER_PIXEL = {"fp32": 3200, "bf16": 1900}
+# The share of the device's free memory a pass may plan on (the rest: image-sized buffers, the optimiser).
+MEMORY_SHARE = 0.5
+# The smallest tile "auto" picks: below it the halo costs more than the tile.
+MIN_AUTO_TILE = 256
+# L-BFGS keeps two image-sized vectors per curvature pair: a tiled image keeps at most this much of them
+# (at 4K, 5 pairs; untiled images keep StyleOptions.lbfgs_history pairs).
+HISTORY_BYTES = 1 << 30
+
+
+def history_for(height: int, width: int, wanted: int) -> int:
+    """L-BFGS pairs a tiled image of (height, width) keeps: ``wanted``, at most ``HISTORY_BYTES``, at least 3."""
+    return max(3, min(wanted, HISTORY_BYTES // (2 * 4 * 3 * height * width)))
+
+
+def stride_of(layer: str) -> int:
+    """How many image pixels one position of ``layer`` steps over (2 per pooling before it)."""
+    return min_side([layer])
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A tile's own pixels [y0, y1) x [x0, x1) and the crop it is computed on (the tile and its halo)."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    cy0: int
+    cy1: int
+    cx0: int
+    cx1: int
+
+
+class Window:
+    """Where a tile lies in each layer's map, for an image of (height, width)."""
+
+    def __init__(self, tile: Tile, height: int, width: int):
+        self.tile, self.height, self.width = tile, height, width
+
+    def full(self, layer: str) -> tuple[int, int]:
+        """(h, w) of the whole image's map at ``layer``."""
+        s = stride_of(layer)
+        return self.height // s, self.width // s
+
+    def slices(self, layer: str) -> tuple[slice, slice]:
+        """The tile's own positions in the whole image's map at ``layer``."""
+        s, t = stride_of(layer), self.tile
+        h, w = self.full(layer)
+        return slice(t.y0 // s, h if t.y1 == self.height else t.y1 // s), \
+            slice(t.x0 // s, w if t.x1 == self.width else t.x1 // s)
+
+    def inner(self, features: torch.Tensor, layer: str) -> torch.Tensor:
+        """The tile's own positions of ``features`` (1, C, h, w), the crop's map at ``layer``."""
+        s, t = stride_of(layer), self.tile
+        ys, xs = self.slices(layer)
+        oy, ox = t.cy0 // s, t.cx0 // s
+        return features[:, :, ys.start - oy: ys.stop - oy, xs.start - ox: xs.stop - ox]
+
+
+def grid(height: int, width: int, tile: int, halo: int, align: int) -> list[Tile]:
+    """Tiles of ``tile`` px (the last of a row or column takes the rest) with ``halo`` px around, inside the image.
+
+    ``tile`` and ``halo`` are rounded up to multiples of ``align`` (the
+    deepest layer's stride), so every tile starts on a pooling boundary.
+    """
+    tile = max(align, -(-tile // align) * align)
+    halo = -(-halo // align) * align
+
+    def spans(n: int) -> list[tuple[int, int]]:
+        starts = list(range(0, n, tile))
+        if len(starts) > 1 and n - starts[-1] < align:   # a sliver too thin for the deepest layer: join it
+            starts.pop()
+        return [(a, starts[i + 1] if i + 1 < len(starts) else n) for i, a in enumerate(starts)]
+
+    return [Tile(y0, y1, x0, x1, max(0, y0 - halo), min(height, y1 + halo), max(0, x0 - halo), min(width, x1 + halo))
+            for y0, y1 in spans(height) for x0, x1 in spans(width)]
+
+
+def check_tile(tile: int, halo: int, align: int) -> None:
+    """Refuse a tile too small to hold the deepest layer's positions beside its halo."""
+    if tile < align:
+        raise ConfigError(f"a tile of {tile} px is smaller than the {align} px one position of the deepest layer "
+                          f"spans: use --tile {max(align, 2 * halo)} or more (or 0 for no tiles)")
+    if tile < halo:
+        raise ConfigError(f"a tile of {tile} px is smaller than its {halo} px halo: most of each pass would be "
+                          f"halo; use --tile {max(2 * halo, 4 * align)} or more (or 0 for no tiles)")
+
+
+def free_memory(device: torch.device) -> int:
+    """Bytes free for the network on ``device``: CUDA's free memory, else the host's available memory."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def auto_tile(height: int, width: int, device: torch.device, halo: int, bf16: bool,
+              free: int | None = None) -> int | None:
+    """The tile "auto" picks for an image of (height, width): None when an untiled pass fits.
+
+    Otherwise the largest tile (a multiple of 16) whose pass, halo included,
+    fits in ``MEMORY_SHARE`` of the free memory; refused, naming the tile
+    that would fit, when not even ``MIN_AUTO_TILE`` does.
+    """
+    per_px = BYTES_PER_PIXEL["bf16" if bf16 else "fp32"]
+    budget = MEMORY_SHARE * (free_memory(device) if free is None else free)
+    if height * width * per_px <= budget:
+        return None
+    side = int((budget / per_px) ** 0.5) - 2 * halo
+    side = side // 16 * 16
+    if side < MIN_AUTO_TILE:
+        fits = max(16, side)
+        raise ConfigError(f"{budget / 2**30:.1f} GiB of free memory on {device} holds no tile of {MIN_AUTO_TILE} "
+                          f"px with its {halo} px halo" + (f": --tile {fits} would fit" if side >= 16 else "")
+                          + "; free memory or use a smaller --size")
+    return side
+
+
+class TiledObjective:
+    """The objective of ``objective.Objective`` (same terms, same ``evaluate``), computed tile by tile.
+
+    ``net``: the network; ``terms``: those reading layers must implement
+    ``tile_sums`` and ``from_sums`` (terms.py); ``tile``, ``halo``: px;
+    ``bf16``: the convolutions in bfloat16 as ``Objective`` does.
+    """
+
+    def __init__(self, net, terms: Sequence[Term], tile: int, halo: int = DEFAULT_HALO, *, bf16: bool = False):
+        names = [t.name for t in terms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two terms share a name: {names}")
+        self.net, self.terms, self.tile, self.halo, self.bf16 = net, list(terms), tile, halo, bf16
+        self.deep = [t for t in self.terms if t.layers]
+        self.flat_terms = [t for t in self.terms if not t.layers]
+        for t in self.deep:
+            if type(t).tile_sums is Term.tile_sums:
+                raise ConfigError(f"the {t.name} term cannot be computed in tiles: use --tile 0")
+        self.layers = layers_of(self.deep)
+        self.align = min_side(self.layers) if self.layers else 1
+        self.device_type = next(net.parameters()).device.type
+
+    def tiles(self, height: int, width: int) -> list[Tile]:
+        return grid(height, width, self.tile, self.halo, self.align)
+
+    def _features(self, crop: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.bf16):
+            return self.net(crop, self.layers)
+
+    def _sums(self, image: torch.Tensor, tile: Tile, window: Window) -> dict[str, dict[str, torch.Tensor]]:
+        crop = image[:, :, tile.cy0:tile.cy1, tile.cx0:tile.cx1]
+        feats = self._features(crop)
+        inner = {n: window.inner(f, n) for n, f in feats.items()}
+        return {t.name: t.tile_sums(inner, window) for t in self.deep}
+
+    def evaluate(self, image: torch.Tensor) -> Evaluation:
+        """The objective and its gradient at ``image`` (1, 3, H, W): see the module doc."""
+        x = image.detach()
+        h, w = x.shape[2:]
+        tiles = self.tiles(h, w)
+        windows = [Window(t, h, w) for t in tiles]
+        # 1. the global sums, no graph
+        totals: dict[str, dict[str, torch.Tensor]] = {}
+        with torch.no_grad():
+            for tile, window in zip(tiles, windows):
+                for name, sums in self._sums(x, tile, window).items():
+                    into = totals.setdefault(name, {})
+                    for k, v in sums.items():
+                        into[k] = v.float() if k not in into else into[k] + v.float()
+        # 2. the loss from them, and its gradient with respect to them
+        leaves = {name: {k: v.requires_grad_(True) for k, v in sums.items()} for name, sums in totals.items()}
+        parts = {t.name: t.weight * t.from_sums(leaves[t.name], windows[0]) for t in self.deep}
+        flat = x.clone().requires_grad_(True)
+        parts.update({t.name: t.weight * t.value(flat, {}) for t in self.flat_terms})
+        total = sum(parts.values(), x.new_zeros((), dtype=torch.float32))
+        wrt = [v for sums in leaves.values() for v in sums.values()] + [flat]
+        grads = torch.autograd.grad(total, wrt, allow_unused=True)
+        grad = grads[-1] if grads[-1] is not None else torch.zeros_like(x)
+        by_leaf = dict(zip([id(v) for v in wrt[:-1]], grads[:-1]))
+        d_sums = {name: {k: by_leaf[id(v)] for k, v in sums.items()} for name, sums in leaves.items()}
+        # 3. per tile, the gradient of <dL/dS, S_tile> with respect to its pixels
+        grad = grad.clone()
+        for tile, window in zip(tiles, windows):
+            crop = x[:, :, tile.cy0:tile.cy1, tile.cx0:tile.cx1].clone().requires_grad_(True)
+            feats = self._features(crop)
+            inner = {n: window.inner(f, n) for n, f in feats.items()}
+            surrogate = crop.new_zeros((), dtype=torch.float32)
+            for t in self.deep:
+                for k, v in t.tile_sums(inner, window).items():
+                    g = d_sums[t.name][k]
+                    if g is not None:
+                        surrogate = surrogate + (g * v.float()).sum()
+            (g_crop,) = torch.autograd.grad(surrogate, crop)
+            grad[:, :, tile.cy0:tile.cy1, tile.cx0:tile.cx1] += g_crop
+        values = torch.stack([total.detach(), grad.abs().max().to(total.dtype),
+                              *(v.detach().to(total.dtype) for v in parts.values())]).tolist()
+        return Evaluation(values[0], dict(zip(parts, values[2:])), grad, values[1] == 0.0)
+
+
+@torch.no_grad()
+def tiled_features(net, image: torch.Tensor, layers: Sequence[str], tile: int, halo: int = DEFAULT_HALO,
+                   transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """``net(image, layers)`` ((1, 3, H, W) -> {layer: (1, C, h, w)}) tile by tile: the full maps, one tile's memory."""
+    h, w = image.shape[2:]
+    out: dict[str, torch.Tensor] = {}
+    for t in grid(h, w, tile, halo, min_side(layers)):
+        window = Window(t, h, w)
+        crop = image[:, :, t.cy0:t.cy1, t.cx0:t.cx1]
+        feats = net(crop if transform is None else transform(crop), layers)
+        for n, f in feats.items():
+            if n not in out:
+                out[n] = f.new_zeros((1, f.shape[1], *window.full(n)))
+            ys, xs = window.slices(n)
+            out[n][:, :, ys, xs] = window.inner(f, n)
+    return out
+
+
+@torch.no_grad()
+def tiled_grams(net, image: torch.Tensor, layers: Sequence[str], tile: int,
+                halo: int = DEFAULT_HALO) -> dict[str, torch.Tensor]:
+    """Gram matrices ``{layer: (1, C, C)}`` of ``image`` (1, 3, H, W) as ``losses.gram`` gives them, tile by tile."""
+    from .losses import gram
+
+    h, w = image.shape[2:]
+    sums: dict[str, torch.Tensor] = {}
+    window = None
+    for t in grid(h, w, tile, halo, min_side(layers)):
+        window = Window(t, h, w)
+        feats = net(image[:, :, t.cy0:t.cy1, t.cx0:t.cx1], layers)
+        for n, f in feats.items():
+            f = window.inner(f, n)
+            s = gram(f) * (f.shape[2] * f.shape[3])
+            sums[n] = s if n not in sums else sums[n] + s
+    return {n: s / (window.full(n)[0] * window.full(n)[1]) for n, s in sums.items()}
+
+
+__all__ = ["DEFAULT_HALO", "auto_tile", "free_memory", "history_for", "Tile", "TiledObjective", "Window", "check_tile", "grid", "stride_of", "tiled_features",
+           "tiled_grams"]
