@@ -16,6 +16,13 @@ B. Warm frames per second at 720p and 1080p with the default preset and the
    ``--frames`` frames (benchmarks/throughput.py's run and report reading),
    the first frame capped at 20 iterations. Targets on one H100-class GPU:
    720p at least 5 warm frames/s, 1080p at least 2.
+C. Plate resolution (issue #21): a 4K (3840x2160) and an 8K (7680x4320)
+   still, tiled (``--tile 512`` and ``auto``), 3 iterations: peak device
+   memory (``torch.cuda.max_memory_allocated``; target: 4K within 8 GiB,
+   8K works) and seconds per iteration; with two or more GPUs, the 4K still
+   on ``cuda:0,cuda:1`` against one: seconds per iteration and the PSNR
+   between the two results (target >= 45 dB).
+   ``--tiles-only`` runs C alone.
 """
 
 from __future__ import annotations
@@ -79,6 +86,55 @@ def per_iteration(content: np.ndarray, style: np.ndarray, long_side: int, determ
         Stylizer.deterministic, Stylizer.channels_last = True, False
 
 
+def tiled(content: np.ndarray, style: np.ndarray, size: tuple[int, int], tile: int | str, device: str,
+          iterations: int = 3) -> dict:
+    """A still of (w, h) tiled on ``device``: its image, peak device memory (GiB), median seconds per iteration."""
+    import cv2
+
+    w, h = size
+    c = cv2.resize(content, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    for i in range(torch.cuda.device_count()):
+        torch.cuda.reset_peak_memory_stats(i)
+    stamps = []
+
+    def tick(_):
+        torch.cuda.synchronize()
+        stamps.append(time.perf_counter())
+
+    st = Stylizer([style], StyleOptions(size=None, scales=1, iterations=iterations, tolerance=0.0, device=device,
+                                        tile=tile))
+    image = st.stylize(c, callback=tick)
+    gib = max(torch.cuda.max_memory_allocated(i) for i in range(torch.cuda.device_count())) / 2**30
+    return dict(image=image, gib=gib, per_iteration=statistics.median(np.diff(stamps)) if len(stamps) > 1 else None,
+                tile=st.tile_for(h, w))
+
+
+def plates(content: np.ndarray, style: np.ndarray) -> list[str]:
+    lines = ["", "C. Plate resolution, tiled (3 iterations, one level):", "",
+             "| size | device | --tile | tile used | peak device GiB | s / iteration | target |",
+             "|---|---|---|---|---|---|---|"]
+    runs = {}
+    for name, size in (("4K", (3840, 2160)), ("8K", (7680, 4320))):
+        for tile in (512, "auto"):
+            r = tiled(content, style, size, tile, "cuda")
+            runs[(name, tile)] = r
+            target = "<= 8 GiB" if name == "4K" else "works"
+            lines.append(f"| {name} {size[0]}x{size[1]} | cuda | {tile} | {r['tile']} | {r['gib']:.2f} | "
+                         f"{r['per_iteration']:.3f} | {target} |")
+            print(lines[-1], flush=True)
+    if torch.cuda.device_count() >= 2:
+        two = tiled(content, style, (3840, 2160), 512, "cuda:0,cuda:1")
+        one = runs[("4K", 512)]
+        mse = float(np.mean((two["image"] - one["image"]) ** 2))
+        psnr = float("inf") if mse == 0 else 10 * np.log10(1 / mse)
+        lines += ["", f"Two devices (cuda:0,cuda:1), 4K, tiles of 512: {two['per_iteration']:.3f} s / iteration "
+                      f"against {one['per_iteration']:.3f} on one ({one['per_iteration'] / two['per_iteration']:.2f}x "
+                      f"faster); PSNR against one device {psnr:.1f} dB (target >= 45)."]
+    else:
+        lines += ["", "Two devices: only one CUDA device here, not measured."]
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clip", default=os.path.join(SHARED, "clips", "bigbuckbunny.mp4"))
@@ -86,12 +142,18 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="+", default=list(LONG_SIDE), choices=list(LONG_SIDE))
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--out", default=os.path.join(HERE, "GPU.md"))
+    ap.add_argument("--tiles-only", action="store_true", help="run part C alone")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         print("no CUDA device here: nothing measured (run this on a machine with an NVIDIA GPU)", file=sys.stderr)
         sys.exit(2)
     content, style = first_frame(args.clip), images.read_image(args.style).pixels
     name = torch.cuda.get_device_name()
+    if args.tiles_only:
+        publish(["# GPU: plate resolution", "", "Command: `python benchmarks/gpu.py --tiles-only`  ",
+                 f"Device: {name} x {torch.cuda.device_count()}, torch {torch.__version__}"] + plates(content, style),
+                args.out)
+        return
     lines = ["# GPU", "", f"Command: `python benchmarks/gpu.py --sizes {' '.join(args.sizes)} --frames {args.frames}`  ",
              f"Device: {name}, torch {torch.__version__}, CUDA {torch.version.cuda}", "",
              "A. Per iteration (medians, synchronised):", "",
@@ -119,6 +181,7 @@ def main() -> None:
             lines.append(f"| {size} | {args.frames} | {r['its']:.0f} | {r['stages']['optimise']:.4f} | "
                          f"{r['gap']:.4f} | {r['warm_fps']:.2f} | >= {target} |")
             print(lines[-1], flush=True)
+    lines += plates(content, style)
     publish(lines, args.out)
 
 

@@ -6,6 +6,7 @@ import os
 import sys
 
 import cv2
+import numpy as np
 import pytest
 import ray
 import torch
@@ -37,14 +38,18 @@ def shots(tmp_path_factory):
     style = str(folder / "style.png")
     cv2.imwrite(style, make_style())
     pattern = two_shots(folder / "in")
-    # The reference runs with one torch thread, as each Ray task does (README: determinism).
+    serial_run(pattern, style, str(folder / "serial.####.png"), VOPTS)
+    return pattern, style, digests(folder, "serial")
+
+
+def serial_run(pattern, style, output, video) -> None:
+    """The reference: one torch thread, as each Ray task has (README: determinism)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        vidstyle.stylize_video(pattern, style, str(folder / "serial.####.png"), OPTS, VOPTS)
+        vidstyle.stylize_video(pattern, style, output, OPTS, video)
     finally:
         torch.set_num_threads(threads)
-    return pattern, style, digests(folder, "serial")
 
 
 def digests(folder, prefix):
@@ -120,3 +125,17 @@ def test_ray_missing_says_how_to_install_it(monkeypatch, style, tmp_path, capsys
     monkeypatch.setitem(sys.modules, "ray", None)   # as if Ray were not installed
     assert cli.main([str(clip), style, "-o", str(tmp_path / "o.mp4"), "--ray"]) == 2
     assert "pip install 'vidstyle[ray]'" in capsys.readouterr().err
+
+
+def test_ray_chunks_render_the_style_track_a_serial_run_does(local_ray, shots, tmp_path):
+    from vidstyle.styletrack import parse_key
+
+    pattern, style, plain = shots
+    other = str(tmp_path / "other.png")
+    cv2.imwrite(other, np.ascontiguousarray(make_style()[:, ::-1, ::-1]))
+    video = VOPTS.replace(style_fade=2, style_keys=(parse_key(f"1002={other}"), parse_key(f"1004={style}")))
+    serial_run(pattern, style, str(tmp_path / "serial.####.png"), video)
+    run_on_ray(pattern, style, str(tmp_path / "ray.####.png"), OPTS, video, chunk_size=3)
+    serial = digests(tmp_path, "serial")
+    assert digests(tmp_path, "ray") == serial
+    assert serial[0] == plain[0] and serial[1:3] != plain[1:3]   # the fade inside shot 1 reached the chunk

@@ -11,7 +11,7 @@ import torch
 from vidstyle import ConfigError, FrameStylizer, InputError, VideoOptions, cli
 from vidstyle.losses import blend_grams
 from vidstyle.preflight import prepare
-from vidstyle.styletrack import StyleKey, StyleTrack, parse_key, read_track
+from vidstyle.styletrack import StyleKey, StyleTrack, fade_weight, parse_key, read_track
 from vidstyle.terms import GuidedStyle
 
 from .conftest import OPTS, digest, interrupt_after, make_style, moving_square, sequence, two_shot_frames
@@ -55,19 +55,21 @@ def test_a_key_inside_a_shot_fades_over_n_frames_and_a_key_at_a_shot_start_is_at
     track.decide(10, True)   # a cut
     weights = {n: track.slots_at(n)[0] for n in range(12)}
     assert weights[0] == weights[2] == (1.0, 0.0, 0.0)                 # the positional style
-    assert [round(weights[n][1], 3) for n in range(3, 8)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    assert [round(weights[n][1], 4) for n in range(3, 8)] == [0.4375, 0.75, 0.9375, 1.0, 1.0]   # ease-out
     assert all(abs(sum(w) - 1) < 1e-9 for w in weights.values())       # a blend throughout
     assert weights[10] == (0.0, 0.0, 1.0)                              # at the cut: at once
     assert track.fading(4) and not track.fading(6) and not track.fading(10)
+    assert [track.changing(n) for n in (2, 3, 6, 7, 10, 11)] == [False, True, True, False, True, False]
 
 
 def test_a_key_during_a_fade_fades_from_the_mixed_blend_and_fade_0_is_at_once():
     track = track_of([StyleKey(2, (other_style(),)), StyleKey(4, (third_style(),))], fade=4)
     track.decide(2, False)
     track.decide(4, False)
-    at3 = track.slots_at(3)[0]                                          # half way to b
-    assert np.allclose(at3, (0.5, 0.5, 0.0))
-    assert np.allclose(track.slots_at(4)[0], 0.75 * np.array(at3) + 0.25 * np.array((0, 0, 1)))
+    at3 = track.slots_at(3)[0]                                          # 2 of 4 frames: 3/4 of the way to b
+    assert np.allclose(at3, (0.25, 0.75, 0.0))
+    a = fade_weight(1, 4)
+    assert np.allclose(track.slots_at(4)[0], (1 - a) * np.array(at3) + a * np.array((0, 0, 1)))
     assert np.allclose(track.slots_at(7)[0], (0, 0, 1))
     now = track_of([StyleKey(2, (other_style(),))], fade=0)
     now.decide(2, False)
@@ -181,7 +183,7 @@ def test_set_styles_at_a_shot_start_is_at_once():
     inside = FrameStylizer([make_style()], OPTS, VideoOptions(warm_iterations=4, cuts="none", style_fade=6))
     inside.process(frames[0])
     inside.set_styles(other_style())
-    assert inside.analyse(frames[1]).styles[0][1] == pytest.approx(1 / 6)
+    assert inside.analyse(frames[1]).styles[0][1] == pytest.approx(fade_weight(1, 6)) == pytest.approx(11 / 36)
 
 
 # -- a file run: CLI, resume, chunks ---------------------------------------------------------------------
@@ -294,3 +296,15 @@ def test_mattes_and_a_track_keep_the_kth_matte_with_the_kth_style(styles, tmp_pa
     assert all(o.shape == (48, 64, 3) for o in outs)
     with pytest.raises(ConfigError, match="1 style image\\(s\\) for 2 mattes"):
         FrameStylizer([make_style(), other_style()], OPTS, video.replace(style_keys=(StyleKey(1, (styles[1],)),)))
+
+
+def test_a_frame_whose_style_changes_runs_its_whole_warm_budget():
+    from types import SimpleNamespace
+
+    from vidstyle import StyleOptions
+    from vidstyle.warmstart import Carry, Flow
+    video, carry, options = VideoOptions(warm_iterations=9), Carry(np.zeros((4, 4, 3), np.float32), None), \
+        StyleOptions(tolerance=0.005)
+    assert Flow().budget(options, video, carry, SimpleNamespace(restyled=True))["min_iterations"] == 9
+    assert Flow().budget(options, video, carry, SimpleNamespace(restyled=False))["min_iterations"] == \
+        Flow().min_iterations < 9

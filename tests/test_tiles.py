@@ -93,13 +93,48 @@ def test_bad_tiles_are_refused_before_any_work(capsys, tmp_path, content_path, s
 def test_a_tiled_still_looks_like_the_untiled_one(tmp_path):
     from vidstyle import stylize_image
     rng = np.random.default_rng(3)
-    yy, xx = np.mgrid[0:120, 0:160]
+    yy, xx = np.mgrid[0:96, 0:128]
     content = np.dstack([0.5 + 0.3 * np.sin(xx / 7.0), 0.5 + 0.3 * np.cos(yy / 5.0),
-                         0.5 + 0.2 * rng.random((120, 160))]).astype(np.float32)
-    options = StyleOptions(size=None, iterations=12, tolerance=0.0, device="cpu", precision="fp32", scales=1)
+                         0.5 + 0.2 * rng.random((96, 128))]).astype(np.float32)
+    options = StyleOptions(size=None, iterations=10, tolerance=0.0, device="cpu", precision="fp32", scales=1)
     whole = stylize_image(content, make_style(), options.replace(tile=0))
     tiled = stylize_image(content, make_style(), options.replace(tile=64))
     from vidstyle import metrics
     judge = metrics.judge([make_style().astype(np.float32) / 255])
     a, b = metrics.frame_losses(judge, whole, content), metrics.frame_losses(judge, tiled, content)
     assert b["style"] == pytest.approx(a["style"], rel=0.1) and b["content"] == pytest.approx(a["content"], rel=0.1)
+
+
+def test_video_frames_run_tiled_first_and_warm_with_the_temporal_term():
+    from vidstyle import FrameStylizer, VideoOptions
+
+    from .conftest import OPTS, moving_square
+    frames = moving_square(3)
+    video = VideoOptions(warm_iterations=4, cuts="none")
+    plain = FrameStylizer([make_style()], OPTS.replace(tile=0), video)
+    tiled = FrameStylizer([make_style()], OPTS.replace(tile=32, tile_halo=16), video)
+    assert tiled.engine.tile_for(48, 64) == 32 and plain.engine.tile_for(48, 64) is None
+    for f in frames:
+        a, b = plain.process(f), tiled.process(f)
+        assert np.abs(a - b).mean() < 0.03        # the same picture, up to the halo
+    assert "temporal" in tiled.record.losses and tiled.record.iterations == 4
+
+
+def test_two_devices_give_the_one_device_frame():
+    from vidstyle import stylize_image
+    rng = np.random.default_rng(4)
+    content = rng.random((80, 112, 3)).astype(np.float32)
+    options = StyleOptions(size=None, iterations=4, tolerance=0.0, device="cpu", precision="fp32", scales=1,
+                           tile=48, tile_halo=16)
+    one = stylize_image(content, make_style(), options)
+    two = stylize_image(content, make_style(), options.replace(device="cpu,cpu"))
+    mse = float(np.mean((one - two) ** 2))
+    assert mse == 0 or 10 * np.log10(1 / mse) >= 45
+    assert Stylizer([make_style().astype(np.float32) / 255], options.replace(device="cpu,cpu")).tile_for(80, 112) == 48
+
+
+def test_a_device_list_must_name_devices_of_one_kind_that_are_there():
+    for names, says in (("cpu,,cpu", "comma list"), ("cpu,auto", "leave auto out"), ("cpu,tpu", "unknown device"),
+                        ("cpu,cuda:7", "cuda")):
+        with pytest.raises(ConfigError, match=says):
+            Stylizer([make_style().astype(np.float32) / 255], StyleOptions(device=names))

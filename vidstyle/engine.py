@@ -59,6 +59,24 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def resolve_devices(names: str) -> list[torch.device]:
+    """``--device``: one device, or a comma list for tiles spread over several (``cuda:0,cuda:1``, ``cpu,cpu``).
+
+    Every device must exist and be of one kind (a tile's features meet on
+    the first device).
+    """
+    parts = [p.strip() for p in str(names).split(",")]
+    if any(not p for p in parts):
+        raise ConfigError(f"--device takes a device or a comma list of them like cuda:0,cuda:1, not {names!r}")
+    if len(parts) > 1 and "auto" in parts:
+        raise ConfigError("a device list names its devices: leave auto out (e.g. cuda:0,cuda:1)")
+    devices = [resolve_device(p) for p in parts]
+    if len({d.type for d in devices}) > 1:
+        raise ConfigError(f"the devices {names} mix kinds ({', '.join(sorted({d.type for d in devices}))}): tiles "
+                          f"are spread over devices of one kind")
+    return devices
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
     """Whether the VGG convolutions run in bfloat16.
 
@@ -117,10 +135,17 @@ class Stylizer:
         self.blend = [w / sum(blend) for w in blend]
         layer_w = options.style_layer_weights or (1.0,) * len(options.style_layers)
         self.style_layer_weights = {n: w / sum(layer_w) for n, w in zip(options.style_layers, layer_w)}
-        self.device = resolve_device(options.device)
+        self.devices = resolve_devices(options.device)   # several: a tiled image's tiles spread over them
+        self.device = self.devices[0]
         self.layers = tuple(dict.fromkeys(options.content_layers + options.style_layers))
         self.net = build_network(self.layers, weights=options.weights, pooling=options.pooling,
                                  preprocessing=options.preprocessing, device=self.device)
+        nets = {self.device: self.net}
+        for d in self.devices[1:]:
+            if d not in nets:
+                nets[d] = build_network(self.layers, weights=options.weights, pooling=options.pooling,
+                                        preprocessing=options.preprocessing, device=d)
+        self.nets = [nets[d] for d in self.devices]
         if self.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.styles = list(styles)
@@ -235,10 +260,18 @@ class Stylizer:
         return {n: f.clone() for n, f in self.net(normal(content), self.options.content_layers).items()}
 
     def tile_for(self, height: int, width: int) -> int | None:
-        """The tile side an image of (height, width) runs with (``StyleOptions.tile``), or None: untiled."""
+        """The tile side an image of (height, width) runs with (``StyleOptions.tile``), or None: untiled.
+
+        With several devices "auto" makes at least one tile per device.
+        """
         tile = self.options.tile
         if tile == "auto":
-            return auto_tile(height, width, self.device, self.options.tile_halo, self.bf16)
+            tile = auto_tile(height, width, self.device, self.options.tile_halo, self.bf16)
+            if len(self.devices) > 1:
+                split = -(-max(height, width) // len(self.devices))
+                tile = min(tile or split, max(self.min_side, -(-split // 16) * 16))
+                return tile if max(height, width) > tile else None
+            return tile
         return tile if tile and max(height, width) > tile else None
 
     def terms(self, content: torch.Tensor, extra: Sequence[Term] = (), guides: torch.Tensor | None = None,
@@ -287,7 +320,7 @@ class Stylizer:
         terms = self.terms(content, extra, guides, styles)
         tile = self.tile_for(*content.shape[2:])
         if tile is not None:
-            return TiledObjective(self.net, terms, tile, self.options.tile_halo, bf16=self.bf16)
+            return TiledObjective(self.nets, terms, tile, self.options.tile_halo, bf16=self.bf16)
         return Objective(self.net, terms, bf16=self.bf16, channels_last=self.channels_last)
 
     # -- one image -----------------------------------------------------------------------------------
@@ -340,4 +373,4 @@ class Stylizer:
 
 
 __all__ = ["MAX_STYLE_SIDE", "Outcome", "Plan", "Progress", "ProgressCallback", "Stylizer", "level_sizes",
-           "resolve_device", "use_bf16"]
+           "resolve_device", "resolve_devices", "use_bf16"]

@@ -104,7 +104,10 @@ class StyleOptions:
     weights: path to a user's VGG-19 state dict; None = the original weights.
     preprocessing: "caffe" or "torchvision"; None picks the one the weights
         need (caffe for the original, torchvision for a user file).
-    device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps" or "cuda:N".
+    device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps" or "cuda:N";
+        or a comma list of devices of one kind ("cuda:0,cuda:1"): a tiled
+        image's tiles are spread over them (at least one tile each), the
+        result that of one device.
     precision: "auto" (bf16 convolutions where the hardware has them, else
         fp32), "fp32" or "bf16". Losses are always summed in fp32.
     tile: plate resolution (tiles.py): the network runs over tiles of this

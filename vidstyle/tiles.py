@@ -31,6 +31,7 @@ so every pooling window of a tile is one of the whole image's.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -144,7 +145,6 @@ def free_memory(device: torch.device) -> int:
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    import os
     return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
 
 
@@ -182,7 +182,8 @@ class TiledObjective:
         names = [t.name for t in terms]
         if len(set(names)) != len(names):
             raise ValueError(f"two terms share a name: {names}")
-        self.net, self.terms, self.tile, self.halo, self.bf16 = net, list(terms), tile, halo, bf16
+        self.nets = list(net) if isinstance(net, (list, tuple)) else [net]   # tile i runs on nets[i % len]
+        self.terms, self.tile, self.halo, self.bf16 = list(terms), tile, halo, bf16
         self.deep = [t for t in self.terms if t.layers]
         self.flat_terms = [t for t in self.terms if not t.layers]
         for t in self.deep:
@@ -190,20 +191,34 @@ class TiledObjective:
                 raise ConfigError(f"the {t.name} term cannot be computed in tiles: use --tile 0")
         self.layers = layers_of(self.deep)
         self.align = min_side(self.layers) if self.layers else 1
-        self.device_type = next(net.parameters()).device.type
+        self.device = next(self.nets[0].parameters()).device   # where the sums, the terms and the image live
 
     def tiles(self, height: int, width: int) -> list[Tile]:
         return grid(height, width, self.tile, self.halo, self.align)
 
-    def _features(self, crop: torch.Tensor) -> dict[str, torch.Tensor]:
-        with torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.bf16):
-            return self.net(crop, self.layers)
+    def _inner(self, k: int, crop: torch.Tensor, window: Window) -> dict[str, torch.Tensor]:
+        """The k-th tile's own features ``{layer: (1, C, h, w)}`` on the main device, computed on its net's."""
+        net = self.nets[k % len(self.nets)]
+        device = next(net.parameters()).device
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            feats = net(crop if crop.device == device else crop.to(device), self.layers)
+        return {n: window.inner(f, n).to(self.device) for n, f in feats.items()}
 
-    def _sums(self, image: torch.Tensor, tile: Tile, window: Window) -> dict[str, dict[str, torch.Tensor]]:
-        crop = image[:, :, tile.cy0:tile.cy1, tile.cx0:tile.cx1]
-        feats = self._features(crop)
-        inner = {n: window.inner(f, n) for n, f in feats.items()}
-        return {t.name: t.tile_sums(inner, window) for t in self.deep}
+    def _each(self, work, count: int) -> list:
+        """``work(k)`` for k in range(count), the tiles of each device on a thread of their own; results in order."""
+        if len(self.nets) == 1:
+            return [work(k) for k in range(count)]
+        from concurrent.futures import ThreadPoolExecutor
+
+        def lane(d: int) -> dict:
+            with torch.inference_mode(False), torch.enable_grad():   # the caller's modes, on this thread too
+                return {k: work(k) for k in range(d, count, len(self.nets))}
+
+        with ThreadPoolExecutor(len(self.nets), thread_name_prefix="vidstyle-tiles") as pool:
+            done: dict = {}
+            for part in pool.map(lane, range(len(self.nets))):
+                done.update(part)
+        return [done[k] for k in range(count)]
 
     def evaluate(self, image: torch.Tensor) -> Evaluation:
         """The objective and its gradient at ``image`` (1, 3, H, W): see the module doc."""
@@ -211,14 +226,24 @@ class TiledObjective:
         h, w = x.shape[2:]
         tiles = self.tiles(h, w)
         windows = [Window(t, h, w) for t in tiles]
-        # 1. the global sums, no graph
+
+        def crop_of(k: int) -> torch.Tensor:
+            t = tiles[k]
+            return x[:, :, t.cy0:t.cy1, t.cx0:t.cx1]
+
+        # 1. the global sums, no graph (added in tile order whatever the devices: the same bytes)
+        def sums_of(k: int) -> dict[str, dict[str, torch.Tensor]]:
+            with torch.no_grad():
+                inner = self._inner(k, crop_of(k), windows[k])
+                return {t.name: {key: v.float() for key, v in t.tile_sums(inner, windows[k]).items()}
+                        for t in self.deep}
+
         totals: dict[str, dict[str, torch.Tensor]] = {}
-        with torch.no_grad():
-            for tile, window in zip(tiles, windows):
-                for name, sums in self._sums(x, tile, window).items():
-                    into = totals.setdefault(name, {})
-                    for k, v in sums.items():
-                        into[k] = v.float() if k not in into else into[k] + v.float()
+        for sums in self._each(sums_of, len(tiles)):
+            for name, part in sums.items():
+                into = totals.setdefault(name, {})
+                for key, v in part.items():
+                    into[key] = v if key not in into else into[key] + v
         # 2. the loss from them, and its gradient with respect to them
         leaves = {name: {k: v.requires_grad_(True) for k, v in sums.items()} for name, sums in totals.items()}
         parts = {t.name: t.weight * t.from_sums(leaves[t.name], windows[0]) for t in self.deep}
@@ -227,23 +252,25 @@ class TiledObjective:
         total = sum(parts.values(), x.new_zeros((), dtype=torch.float32))
         wrt = [v for sums in leaves.values() for v in sums.values()] + [flat]
         grads = torch.autograd.grad(total, wrt, allow_unused=True)
-        grad = grads[-1] if grads[-1] is not None else torch.zeros_like(x)
+        grad = grads[-1].clone() if grads[-1] is not None else torch.zeros_like(x)
         by_leaf = dict(zip([id(v) for v in wrt[:-1]], grads[:-1]))
         d_sums = {name: {k: by_leaf[id(v)] for k, v in sums.items()} for name, sums in leaves.items()}
-        # 3. per tile, the gradient of <dL/dS, S_tile> with respect to its pixels
-        grad = grad.clone()
-        for tile, window in zip(tiles, windows):
-            crop = x[:, :, tile.cy0:tile.cy1, tile.cx0:tile.cx1].clone().requires_grad_(True)
-            feats = self._features(crop)
-            inner = {n: window.inner(f, n) for n, f in feats.items()}
-            surrogate = crop.new_zeros((), dtype=torch.float32)
+
+        # 3. per tile, the gradient of <dL/dS, S_tile> with respect to its pixels, halo included
+        def grad_of(k: int) -> torch.Tensor:
+            crop = crop_of(k).clone().requires_grad_(True)
+            inner = self._inner(k, crop, windows[k])
+            surrogate = x.new_zeros((), dtype=torch.float32)
             for t in self.deep:
-                for k, v in t.tile_sums(inner, window).items():
-                    g = d_sums[t.name][k]
+                for key, v in t.tile_sums(inner, windows[k]).items():
+                    g = d_sums[t.name][key]
                     if g is not None:
                         surrogate = surrogate + (g * v.float()).sum()
-            (g_crop,) = torch.autograd.grad(surrogate, crop)
-            grad[:, :, tile.cy0:tile.cy1, tile.cx0:tile.cx1] += g_crop
+            return torch.autograd.grad(surrogate, crop)[0]
+
+        for k, g_crop in enumerate(self._each(grad_of, len(tiles))):
+            t = tiles[k]
+            grad[:, :, t.cy0:t.cy1, t.cx0:t.cx1] += g_crop
         values = torch.stack([total.detach(), grad.abs().max().to(total.dtype),
                               *(v.detach().to(total.dtype) for v in parts.values())]).tolist()
         return Evaluation(values[0], dict(zip(parts, values[2:])), grad, values[1] == 0.0)

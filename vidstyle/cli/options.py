@@ -105,7 +105,8 @@ Iterations = Annotated[Optional[int], typer.Option("--iterations", show_default=
                                                    help="Optimiser iterations (per scale; for video: the first "
                                                         "frame of a shot). (default: the preset's)")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the noise init: same seed, same output.")]
-Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps; or a list like "
+                                                     "cuda:0,cuda:1: a tiled image's tiles spread over them.")]
 ContentWeight = Annotated[float, typer.Option("--content-weight",
                                               help="Weight of the content loss (relative feature error).")]
 StyleWeight = Annotated[float, typer.Option("--style-weight", help="Weight of the style loss (relative Gram "
