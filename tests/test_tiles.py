@@ -138,3 +138,12 @@ def test_a_device_list_must_name_devices_of_one_kind_that_are_there():
                         ("cpu,cuda:7", "cuda")):
         with pytest.raises(ConfigError, match=says):
             Stylizer([make_style().astype(np.float32) / 255], StyleOptions(device=names))
+
+
+def test_a_tile_larger_than_the_output_runs_untiled_and_says_so_once(capsys, tmp_path, content_path, style_path):
+    out = tmp_path / "out.png"
+    code = cli.main([str(content_path), str(style_path), "-o", str(out), "--tile", "512", "--size", "40",
+                     "--iterations", "2", "--device", "cpu", "-q"])
+    err = capsys.readouterr().err
+    assert code == 0 and out.exists()
+    assert err.count("ran untiled") == 1 and "--tile 512: the output is 40x30 px" in err

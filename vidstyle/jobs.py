@@ -119,8 +119,14 @@ def run(content: PathLike, styles: PathLike | Sequence[PathLike], output: PathLi
         made = stylize_image_file(content, styles, output, options, overwrite=overwrite, callback=image_callback,
                                   colorspace=None if video is None else video.colorspace,
                                   masks=() if video is None else video.masks)
+        from . import images
+        from .tiles import untiled_note
+
         dropped = alpha_dropped(content, made)
-        return Result(made, kind, [dropped] if dropped else [])
+        said = [dropped] if dropped else []
+        if options is not None and isinstance(options.tile, int) and options.tile > 0:   # the size, read only then
+            said += [n for n in [untiled_note(options.tile, *images.read_image(made).pixels.shape[:2])] if n]
+        return Result(made, kind, said)
     if kind is Kind.RAY:
         from .ray_backend import run_on_ray
 

@@ -28,6 +28,7 @@ from .resume import fingerprint, work_folder_path
 from .sequences import belongs_to
 from .shots import starts_at, warmup_frames
 from .styletrack import StyleTrack
+from .tiles import untiled_note
 from .sources import FrameSource, open_source
 from .stylize import PathLike, as_path_list, check_init, init_path
 from .temporal import FrameStylizer
@@ -84,7 +85,8 @@ def prepare(input_path: PathLike, styles: PathLike | Sequence[PathLike], output_
                            regions=len(video.masks),
                            load=lambda p: source.encoding.style(images.read_image(p, "style image").pixels))
     processor = FrameStylizer(style_px, options, video, track=track)   # device, weights, blend
-    processor.output_size(source.height, source.width)       # sizes the network can take
+    size = processor.output_size(source.height, source.width)   # sizes the network can take
+    source.warnings += [n for n in [untiled_note(options.tile, *size)] if n]
     # The costly look last: a sequence's frame headers, a video's full decode (its frame count).
     warmup: list[int] = []
     if video.frames is not None:

@@ -170,6 +170,13 @@ def auto_tile(height: int, width: int, device: torch.device, halo: int, bf16: bo
     return side
 
 
+def untiled_note(tile, height: int, width: int) -> str | None:
+    """The summary's line when ``--tile N`` was given but an output of (height, width) fits in one tile."""
+    if isinstance(tile, int) and tile > 0 and max(height, width) <= tile:
+        return f"--tile {tile}: the output is {width}x{height} px, within one tile: it ran untiled"
+    return None
+
+
 class TiledObjective:
     """The objective of ``objective.Objective`` (same terms, same ``evaluate``), computed tile by tile.
 
@@ -314,4 +321,4 @@ def tiled_grams(net, image: torch.Tensor, layers: Sequence[str], tile: int,
 
 
 __all__ = ["DEFAULT_HALO", "auto_tile", "free_memory", "history_for", "Tile", "TiledObjective", "Window", "check_tile", "grid", "stride_of", "tiled_features",
-           "tiled_grams"]
+           "tiled_grams", "untiled_note"]
