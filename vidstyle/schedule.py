@@ -26,7 +26,7 @@ from .lbfgs import Memory
 from .optimize import Budget, optimize
 from .options import MIN_LEVEL_SIDE
 from .terms import Term
-from .tiles import history_for
+from .tiles import TiledObjective, history_for
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def coarse_to_fine(stylizer, content: np.ndarray, plan: Plan, callback: Progress
             if callback is not None:
                 callback(last)
 
-        tiled = stylizer.tile_for(lh, lw) is not None   # image-sized history: bounded (tiles.history_for)
+        tiled = isinstance(objective, TiledObjective)   # image-sized history: bounded (tiles.history_for)
         result = optimize(objective, x, budget, method=o.optimizer, step_size=o.step_size,
                           memory=plan.memory if level == len(sizes) else None,
                           history=history_for(lh, lw, o.lbfgs_history) if tiled else o.lbfgs_history,
