@@ -68,7 +68,7 @@ def per_iteration(content: np.ndarray, style: np.ndarray, width: int, precision:
                   iterations: int = 14) -> dict:
     h, w = images.fit_size(*content.shape[:2], width)
     c = images.resize(content, (h, w))
-    st = Stylizer([style], StyleOptions(size=None, iterations=iterations, tolerance=0.0,
+    st = Stylizer([style], StyleOptions(size=None, coarsest=0, iterations=iterations, tolerance=0.0,
                                         device="cpu", precision=precision))
     stamps = []
     st.stylize(c, callback=lambda p: stamps.append(time.perf_counter()))
@@ -92,7 +92,7 @@ def worker(args) -> None:
     """Run inside a fresh process: stylise and write every k-th iterate as a PNG."""
     content = images.read_image(args.content).pixels
     style = images.read_image(args.style).pixels
-    st = Stylizer([style], StyleOptions(size=None, iterations=args.steps, tolerance=0.0, tv_weight=0.0,
+    st = Stylizer([style], StyleOptions(size=None, coarsest=0, iterations=args.steps, tolerance=0.0, tv_weight=0.0,
                                         device="cpu"))
 
     def save(p):

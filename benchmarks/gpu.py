@@ -58,7 +58,7 @@ def per_iteration(content: np.ndarray, style: np.ndarray, long_side: int, determ
     try:
         h, w = images.fit_size(*content.shape[:2], long_side)
         c = images.resize(content, (h, w))
-        st = Stylizer([style], StyleOptions(size=None, iterations=iterations, tolerance=0.0, device="cuda"))
+        st = Stylizer([style], StyleOptions(size=None, coarsest=0, iterations=iterations, tolerance=0.0, device="cuda"))
         stamps = []
 
         def tick(_):
@@ -101,7 +101,7 @@ def tiled(content: np.ndarray, style: np.ndarray, size: tuple[int, int], tile: i
         torch.cuda.synchronize()
         stamps.append(time.perf_counter())
 
-    st = Stylizer([style], StyleOptions(size=None, scales=1, iterations=iterations, tolerance=0.0, device=device,
+    st = Stylizer([style], StyleOptions(size=None, scales=1, coarsest=0, iterations=iterations, tolerance=0.0, device=device,
                                         tile=tile))
     image = st.stylize(c, callback=tick)
     gib = max(torch.cuda.max_memory_allocated(i) for i in range(torch.cuda.device_count())) / 2**30

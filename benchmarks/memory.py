@@ -1,11 +1,11 @@
 """Memory flat in resolution: peak memory per megapixel, tiled and untiled, and the time per iteration.
 
-    python benchmarks/memory.py [--tile 512] [--iterations 3] [--out benchmarks/MEMORY.md]
+    python benchmarks/memory.py [--tile 512] [--halo 32] [--iterations 3] [--out benchmarks/MEMORY.md]
 
 Each run is a fresh process (its peak RSS from the kernel, ``wait4``)
 stylising samples/bunny.jpg enlarged to 1280x720, 1920x1080, 2048x1080 and
 3840x2160 at full size, one level, ``--iterations`` iterations, fp32, with
-tiles of ``--tile`` and without (untiled only up to 2K: a 4K untiled pass
+tiles of ``--tile`` (halo ``--halo``, default the library's) and without (untiled only up to 2K: a 4K untiled pass
 needs ~26 GB on the CPU). Seconds per iteration: the median after the
 first. Targets (issue #21, point 3): the 4K still within 6 GiB tiled; an
 iteration tiled at most 1.6x untiled.
@@ -31,7 +31,7 @@ UNTILED = ("720p", "1080p", "2K")
 TARGETS = dict(gib_4k=6.0, time=1.6)
 
 
-def worker(width: int, height: int, tile: int, iterations: int) -> None:
+def worker(width: int, height: int, tile: int, halo: int, iterations: int) -> None:
     """In the child: one still, printing its seconds per iteration as JSON."""
     sys.path.insert(0, ROOT)
     import statistics
@@ -44,15 +44,17 @@ def worker(width: int, height: int, tile: int, iterations: int) -> None:
     photo = images.read_image(os.path.join(ROOT, "samples", "bunny.jpg")).pixels
     content = cv2.resize(photo, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 1)
     style = images.read_image(os.path.join(ROOT, "samples", "brushstrokes.jpg")).pixels
-    options = StyleOptions(size=None, scales=1, iterations=iterations, tolerance=0.0, precision="fp32", tile=tile)
+    options = StyleOptions(size=None, scales=1, coarsest=0, iterations=iterations, tolerance=0.0, precision="fp32",
+                           tile=tile, tile_halo=halo)
     stamps = [time.perf_counter()]
     Stylizer([style], options).run(content, Plan(), lambda p: stamps.append(time.perf_counter()))
     steps = [b - a for a, b in zip(stamps[1:], stamps[2:])]
     print(json.dumps({"per_iteration": statistics.median(steps), "first": stamps[1] - stamps[0]}))
 
 
-def measure(width: int, height: int, tile: int, iterations: int) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(width), str(height), str(tile), str(iterations)]
+def measure(width: int, height: int, tile: int, halo: int, iterations: int) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", *(str(v) for v in (width, height, tile, halo,
+                                                                                     iterations))]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
     out = proc.stdout.read()
@@ -63,12 +65,16 @@ def measure(width: int, height: int, tile: int, iterations: int) -> dict:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(*(int(v) for v in sys.argv[2:6]))
+        worker(*(int(v) for v in sys.argv[2:7]))
         return
     from suite import cpu_name, publish
 
+    sys.path.insert(0, ROOT)
+    from vidstyle.options import DEFAULT_HALO
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tile", type=int, default=512)
+    ap.add_argument("--halo", type=int, default=DEFAULT_HALO)
     ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     ap.add_argument("--out", default=os.path.join(HERE, "MEMORY.md"))
@@ -78,21 +84,22 @@ def main() -> None:
     for name in args.sizes:
         w, h = SIZES[name]
         mpx = w * h / 1e6
-        tiled = measure(w, h, args.tile, args.iterations)
-        untiled = measure(w, h, 0, args.iterations) if name in UNTILED else None
+        tiled = measure(w, h, args.tile, args.halo, args.iterations)
+        untiled = measure(w, h, 0, args.halo, args.iterations) if name in UNTILED else None
         rows.append((name, w, h, mpx, tiled, untiled))
         print(name, tiled, untiled, flush=True)
     import torch
     lines = [
         "# Memory and time per iteration, tiled and untiled (issue #21)",
         "",
-        f"Command: `python benchmarks/memory.py --tile {args.tile} --iterations {args.iterations}` "
+        f"Command: `python benchmarks/memory.py --tile {args.tile} --halo {args.halo} --iterations {args.iterations}"
+        + ("" if args.sizes == list(SIZES) else f" --sizes {' '.join(args.sizes)}") + "` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, fp32, CPU  ",
         "Input: samples/bunny.jpg enlarged, style samples/brushstrokes.jpg, one level, a fresh process per run "
         "(peak RSS).",
         "",
-        f"| size | Mpx | peak GiB tiled ({args.tile}) | GiB / Mpx tiled | peak GiB untiled | GiB / Mpx untiled "
+        f"| size | Mpx | peak GiB tiled ({args.tile}, halo {args.halo}) | GiB / Mpx tiled | peak GiB untiled | GiB / Mpx untiled "
         "| s / iteration tiled | untiled | tiled / untiled |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

@@ -109,6 +109,53 @@ class WarpedMemoryFlow(Flow):
         return super().plan(src, carry, options, video, engine)
 
 
+@dataclass(frozen=True)
+class AnchoredBorderFlow(Flow):
+    """Probe (CPU only): near the frame's edge the warm start is the previous output where it was on screen.
+
+    Within ``border`` px of the edge the start is the previous output not
+    moved (ramping to the warped one over ``ramp`` px) and the temporal term
+    leaves that band free: with VGG-19's zero padding the strokes along the
+    border are part of the optimum (DEVELOPING.md, "Warm frames"), and a
+    pan that moves them inward makes every warm frame repaint the band.
+    """
+
+    border: int = 8
+    ramp: int = 8
+
+    def plan(self, src, carry, options, video, engine):
+        from vidstyle.schedule import Plan
+        from vidstyle.terms import Temporal
+        from vidstyle.warmstart import WarmPlan
+
+        warped = self.warp(carry.output, src, engine.device)
+        h, w = warped.shape[:2]
+        yy, xx = np.mgrid[0:h, 0:w]
+        edge = np.minimum(np.minimum(yy, h - 1 - yy), np.minimum(xx, w - 1 - xx)).astype(np.float32)
+        inner = np.clip((edge - self.border + 1) / max(1, self.ramp), 0, 1)[..., None]
+        start = (inner * warped + (1 - inner) * carry.output).astype(np.float32)
+        mask = (src.mask * inner[..., 0]).astype(np.float32)
+        held = Temporal(engine.tensor(warped), torch.from_numpy(mask)[None, None].to(engine.device),
+                        video.temporal_weight, self.lowpass_px)
+        return WarmPlan(Plan(init=start, terms=(held,), **self.budget(options, video, carry, src)),
+                        float(mask.mean()))
+
+
+@dataclass(frozen=True)
+class CappedFlow(Flow):
+    """Probe: the flow rule with at most ``cap`` iterations a warm frame (the preset's cap is 16)."""
+
+    cap: int = 11
+
+    def budget(self, options, video, carry, src=None):
+        return super().budget(options, video.replace(warm_iterations=min(self.cap, video.warm_iterations)), carry, src)
+
+
+@dataclass(frozen=True)
+class CappedBorderFlow(CappedFlow, AnchoredBorderFlow):
+    """Probe: ``AnchoredBorderFlow`` with at most ``cap`` iterations a warm frame."""
+
+
 TARGETS = dict(passes=12, style=1.05, detail=0.9)
 CLIPS = ["bunny", "carphone", "pan"]   # the clips a rule must hold on (issue #18)
 # name -> (rule, what it tries)
@@ -130,6 +177,12 @@ CANDIDATES = {
     "flow, nearest warp": (NearestFlow(), "the start warped to the nearest pixel, never resampled (probe, CPU only)"),
     "flow, content fill": (Flow(fill="content"), "what enters the frame starts as the source frame (sessions 4-7's "
                                                  "default), not the output's edge"),
+    "flow, border 8 anchored": (AnchoredBorderFlow(border=8, ramp=8), "within 8 px of the edge (ramp 8) the start is "
+                                "the previous output unmoved, free of the temporal term (probe, CPU only)"),
+    "flow, border 16 anchored": (AnchoredBorderFlow(border=16, ramp=8), "the same within 16 px (probe, CPU only)"),
+    "flow, 11 iterations": (CappedFlow(cap=11), "the default with at most 11 iterations a warm frame (probe)"),
+    "flow, border 8 anchored, 11 iterations": (CappedBorderFlow(border=8, ramp=8, cap=11),
+                                               "border 8 anchored with at most 11 iterations (probe, CPU only)"),
     "flow, memory warped": (WarpedMemoryFlow(), "the carried curvature pairs warped along the flow (probe, CPU only)"),
 }
 

@@ -46,6 +46,7 @@ from vidstyle.errors import ConfigError
 from vidstyle.images import quantise
 from vidstyle.options import DEFAULT_PRESET, PRESETS, WARM_STARTS
 from vidstyle.styletrack import StyleKey, check_keys
+from vidstyle.tiles import check_options
 
 CATEGORY = "vidstyle"
 _STYLE = StyleOptions()
@@ -83,6 +84,12 @@ MASKS = {
     "mask": ("MASK", {"tooltip": "Where to stylise: 1 stylised, 0 the input as it is, between blends. One mask "
                                  "for every frame, or one per frame; the frames' size."}),
 }
+# Optional on both nodes, after the others: plate resolution (vidstyle's --tile).
+TILES = {
+    "tile": ("STRING", {"default": str(_STYLE.tile),
+                        "tooltip": "Plate resolution: auto = tiles only when a frame would not fit in the device's "
+                                   "free memory; N = tiles of N px (one global style, no seams); 0 = never tiled."}),
+}
 MIN_SIZE = 16
 
 
@@ -90,6 +97,15 @@ def validate_size(size) -> bool | str:
     """ComfyUI's VALIDATE_INPUTS for ``size``: True, or the reason the prompt is refused."""
     if not isinstance(size, int) or not (size == 0 or MIN_SIZE <= size <= COMMON["size"][1]["max"]):
         return f"size must be 0 (the preset's) or from {MIN_SIZE} to {COMMON['size'][1]['max']} px, not {size!r}"
+    return True
+
+
+def validate_tile(tile) -> bool | str:
+    """ComfyUI's VALIDATE_INPUTS for ``tile``: True, or the reason the prompt is refused (the library's words)."""
+    try:
+        check_options(StyleOptions(tile=(tile.strip() or _STYLE.tile) if isinstance(tile, str) else tile))
+    except ConfigError as exc:
+        return str(exc)
     return True
 
 
@@ -117,8 +133,10 @@ def _device() -> str:
 
 
 def _options(preset: str, size: int, style_weight: float, seed: int, keep_colors: bool,
-             iterations: int = 0) -> StyleOptions:
+             iterations: int = 0, tile: str = str(_STYLE.tile)) -> StyleOptions:
     given = {"size": size} if size else {}
+    if isinstance(tile, str) and tile.strip():
+        given["tile"] = tile.strip()
     if iterations:
         given["iterations"] = iterations
     return StyleOptions.from_preset(preset, device=_device(), style_weight=style_weight, seed=seed,
@@ -313,20 +331,22 @@ class StylizeVideoFrames:
                 "style_fade": ("INT", {"default": _VIDEO.style_fade, "min": 0, "max": 10000,
                                        "tooltip": "Frames a change inside a shot cross-fades over; 0 = at once. "
                                                   "At a shot's start a change is at once."}),
+                **TILES,
             },
             "hidden": {"unique_id": "UNIQUE_ID", "prompt": "PROMPT"},
         }
 
     @classmethod
-    def VALIDATE_INPUTS(cls, size):
-        return validate_size(size)
+    def VALIDATE_INPUTS(cls, size, tile=str(_STYLE.tile)):
+        checked = validate_size(size)
+        return validate_tile(tile) if checked is True else checked
 
     def stylize(self, frames: torch.Tensor, style: torch.Tensor, preset: str, size: int, style_weight: float,
                 seed: int, keep_colors: bool, warm_start: str, temporal_weight: float, iterations: int = 0,
                 warm_iterations: int = 0, new_clip: bool = False, first_frame: int = 0,
                 unique_id: str | None = None, prompt: dict | None = None, mask: torch.Tensor | None = None,
-                style_schedule: str = "", style_fade: int = _VIDEO.style_fade):
-        options = _options(preset, size, style_weight, seed, keep_colors, iterations)
+                style_schedule: str = "", style_fade: int = _VIDEO.style_fade, tile: str = str(_STYLE.tile)):
+        options = _options(preset, size, style_weight, seed, keep_colors, iterations, tile)
         styles = _styles(style)
         keys = schedule_keys(style_schedule, styles)
         video = VideoOptions.from_preset(preset, warm_start=warm_start, temporal_weight=temporal_weight,
@@ -357,17 +377,18 @@ class StylizeImage:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"image": ("IMAGE",), **COMMON}, "optional": {**BUDGETS, **MASKS},
+        return {"required": {"image": ("IMAGE",), **COMMON}, "optional": {**BUDGETS, **MASKS, **TILES},
                 "hidden": {"unique_id": "UNIQUE_ID"}}
 
     @classmethod
-    def VALIDATE_INPUTS(cls, size):
-        return validate_size(size)
+    def VALIDATE_INPUTS(cls, size, tile=str(_STYLE.tile)):
+        checked = validate_size(size)
+        return validate_tile(tile) if checked is True else checked
 
     def stylize(self, image: torch.Tensor, style: torch.Tensor, preset: str, size: int, style_weight: float,
                 seed: int, keep_colors: bool, iterations: int = 0, unique_id: str | None = None,
-                mask: torch.Tensor | None = None):
-        options = _options(preset, size, style_weight, seed, keep_colors, iterations)
+                mask: torch.Tensor | None = None, tile: str = str(_STYLE.tile)):
+        options = _options(preset, size, style_weight, seed, keep_colors, iterations, tile)
         kind = jobs.kind_of(image[0])   # one image: a still; every entry of the batch is one on its own
         processor = jobs.processor(kind, _styles(style), options)
         return (_stylize_batch(processor, kind, image, unique_id, mask),)

@@ -79,6 +79,13 @@ def test_several_styles_with_blend_and_options(capsys, content_path, style_path,
     assert cv2.imread(str(out)) is not None
 
 
+def test_coarsest_reaches_the_options_and_a_negative_one_is_one_line(capsys, content_path, style_path, tmp_path):
+    code, _, stderr = run_cli(capsys, content_path, style_path, "-o", tmp_path / "o.png", "--coarsest", "-1",
+                              *FAST_ARGS)
+    assert code == 2 and stderr.strip().splitlines() == [stderr.strip()] and "coarsest" in stderr
+    assert not (tmp_path / "o.png").exists()
+
+
 def test_sixteen_bit_input_gives_sixteen_bit_output(capsys, style_path, tmp_path):
     src = tmp_path / "deep.png"
     cv2.imwrite(str(src), make_content().astype(np.uint16) * 257)

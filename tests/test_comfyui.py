@@ -117,7 +117,7 @@ def test_the_pack_loads_as_comfyui_loads_it_and_declares_its_nodes(comfy):
     assert list(video["required"]) == ["frames", "style", "preset", "size", "style_weight", "seed", "keep_colors",
                                        "warm_start", "temporal_weight"]
     assert list(video["optional"])[:3] == ["iterations", "warm_iterations", "new_clip"]
-    assert list(video["optional"])[-3:] == ["mask", "style_schedule", "style_fade"]   # in the order they came
+    assert list(video["optional"])[-4:] == ["mask", "style_schedule", "style_fade", "tile"]   # in the order they came
     assert video["optional"]["mask"][0] == "MASK" and video["optional"]["style_schedule"][0] == "STRING"
     from vidstyle.options import WARM_STARTS
     assert video["required"]["warm_start"][0] == list(WARM_STARTS)   # the library's choices
@@ -219,6 +219,31 @@ def test_sizes_that_can_never_work_are_refused_when_queued(comfy):
         assert cls.VALIDATE_INPUTS(size=0) is True and cls.VALIDATE_INPUTS(size=16) is True
         for bad in (1, 15, 9000):
             assert "size must be 0" in cls.VALIDATE_INPUTS(size=bad)
+
+
+def test_a_tile_is_the_clis_tile_and_bad_ones_are_refused_when_queued(comfy, cli_result, tmp_path):
+    """The optional ``tile`` input is ``--tile``: the image node's picture equals the CLI's with the same tile."""
+    style, _, _ = cli_result
+    still = cv2.resize(moving_square(1)[0], (320, 96), interpolation=cv2.INTER_CUBIC)
+    cv2.imwrite(str(tmp_path / "still.png"), still)
+    common = ["--size", "320", "--iterations", "3", "--device", "cpu", "-q"]
+    assert cli.main([str(tmp_path / "still.png"), style, "-o", str(tmp_path / "tiled.png"), "--tile", "128",
+                     *common]) == 0
+    pack = load_pack()
+    node = pack.NODE_CLASS_MAPPINGS["VidstyleStylizeImage"]()
+    settings = dict(SETTINGS, size=320, iterations=3)
+    tiled = as_bgr_uint8(execute(node, image=as_image([still]), style=as_image([cv2.imread(style)]), tile="128",
+                                 **settings)[0])[0]
+    whole = as_bgr_uint8(execute(node, image=as_image([still]), style=as_image([cv2.imread(style)]), tile="0",
+                                 **settings)[0])[0]
+    assert np.array_equal(tiled, cv2.imread(str(tmp_path / "tiled.png")))
+    # the input reached the engine: 3 tiles whose halo does not cover the image are not bit-equal to one pass
+    assert not np.array_equal(tiled, whole)
+    for cls in pack.NODE_CLASS_MAPPINGS.values():
+        assert cls.VALIDATE_INPUTS(size=0, tile="auto") is True and cls.VALIDATE_INPUTS(size=0, tile=" 512") is True
+        assert cls.VALIDATE_INPUTS(size=0, tile="") is True   # empty: the default
+        assert "halo" in cls.VALIDATE_INPUTS(size=0, tile="20")
+        assert "'auto'" in cls.VALIDATE_INPUTS(size=0, tile="big")
 
 
 def test_errors_are_vidstyles_with_the_clis_message(comfy, capsys, tmp_path, cli_result):

@@ -331,6 +331,35 @@ def test_the_image_workflow_with_a_mask_from_load_images_alpha(server):
     assert kept == 0 and painted > 5
 
 
+def test_a_tile_runs_the_image_in_tiles_and_a_bad_one_is_refused_when_queued(server):
+    """The ``tile`` input reaches the engine: tiles of 128 on a 320 px still give the untiled picture within a few
+    levels (one global style, no seams), not its exact bytes; a tile below its halo is refused when queued."""
+    def still(tile: str, prefix: str) -> np.ndarray:
+        prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "bunny.jpg"}},
+                  "4": {"class_type": "LoadImage", "inputs": {"image": "brushstrokes.jpg"}},
+                  "2": {"class_type": "VidstyleStylizeImage", "inputs": {"image": ["1", 0], "style": ["4", 0],
+                                                                          **SMALL, "size": 320, "iterations": 8,
+                                                                          "tile": tile}},
+                  "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": prefix}}}
+        entry, seconds = server.run(prompt)
+        say(f"image workflow, tile {tile}: {seconds:.1f} s")
+        return cv2.imread(output_files(server, entry, "images")[0]).astype(float)
+
+    tiled, whole = still("128", "tiled"), still("0", "whole")
+    content = cv2.resize(cv2.imread(os.path.join(SAMPLES, "bunny.jpg")), (320, 180), interpolation=cv2.INTER_AREA)
+    apart = np.abs(tiled - whole).mean()
+    say(f"tiles of 128 against none: {apart:.3f} levels apart on average; stylised by "
+        f"{np.abs(tiled - content).mean():.1f}")
+    assert tiled.shape == whole.shape == content.shape and np.abs(tiled - content).mean() > 10
+    assert 0 < apart < 2
+    prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "bunny.jpg"}},
+              "4": {"class_type": "LoadImage", "inputs": {"image": "brushstrokes.jpg"}},
+              "2": {"class_type": "VidstyleStylizeImage", "inputs": {"image": ["1", 0], "style": ["4", 0], **SMALL,
+                                                                      "tile": "20"}},
+              "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "refused"}}}
+    assert "halo" in json.dumps(server.refused(prompt))
+
+
 def test_a_style_schedule_changes_the_style_inside_the_clip(server):
     """A style batch of two (core's Batch Images) and the schedule 0=1,3=2: frames 0-2 as with style 1 alone."""
     shutil.copy(os.path.join(SAMPLES, "mosaic.png"), os.path.join(server.base, "input", "mosaic.png"))

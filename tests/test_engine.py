@@ -81,6 +81,21 @@ def test_coarse_to_fine_schedule():
     assert out.shape == (72, 128, 3)
 
 
+def test_a_large_image_gets_levels_down_to_the_coarsest_and_warm_frames_keep_one():
+    """StyleOptions.coarsest (plate-size strokes, benchmarks/PLATE_STROKES.md): levels added above 1.5x it."""
+    from vidstyle.schedule import levels_for
+    assert [levels_for(h, w, 1, 1024) for h, w in ((288, 512), (1080, 1920), (856, 2048), (2160, 3840))] == [1, 2, 2, 3]
+    assert levels_for(2160, 3840, 4, 1024) == 4 and levels_for(2160, 3840, 1, 0) == 1   # scales is the least
+    seen = []
+    vidstyle.stylize_image(make_content(144, 256), make_style(), StyleOptions(**FAST), size=256, coarsest=64,
+                           iterations=2, callback=seen.append)
+    assert [(p.level, p.width) for p in seen] == [(1, 64)] * 2 + [(2, 128)] * 2 + [(3, 256)] * 2
+    engine = Stylizer([make_style().astype(np.float32) / 255], StyleOptions(**FAST).replace(size=256, coarsest=64,
+                                                                                           iterations=2))
+    warm = engine.run(make_content(144, 256).astype(np.float32) / 255, Plan(scales=1))   # a warm frame's plan: one level
+    assert warm.last.levels == 1 and warm.last.width == 256
+
+
 def test_output_size_follows_size_option():
     out = vidstyle.stylize_image(make_content(), make_style(), StyleOptions(**FAST), size=32)
     assert out.shape == (24, 32, 3) and out.dtype == np.float32

@@ -26,9 +26,9 @@ from .lbfgs import Memory
 from .losses import blend_grams, gram
 from .objective import Objective
 from .options import StyleOptions
-from .schedule import Outcome, Plan, Progress, ProgressCallback, coarse_to_fine, level_sizes
+from .schedule import Outcome, Plan, Progress, ProgressCallback, coarse_to_fine, level_sizes, levels_for
 from .terms import Content, GuidedStyle, Style, Term, TotalVariation
-from .tiles import TiledObjective, auto_tile, check_tile, tiled_features, tiled_grams
+from .tiles import TiledObjective, auto_tile, check_options, tiled_features, tiled_grams
 from .vgg import LAYER_INDEX, build_network, min_side
 
 
@@ -151,8 +151,7 @@ class Stylizer:
         self.styles = list(styles)
         self.bf16 = use_bf16(options.precision, self.device)
         self.min_side = min_side(self.layers)
-        if options.tile not in ("auto", 0):
-            check_tile(options.tile, options.tile_halo, self.min_side)
+        check_options(options)
         self._style_cache: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
         self._each_cache: dict[tuple[int, int], list[dict[str, torch.Tensor]]] = {}
 
@@ -171,14 +170,14 @@ class Stylizer:
         why = f"VGG-19 needs at least {need} px on each side to reach {deepest}"
         if native is not None and min(native) < need:
             raise InputError(f"the content is {native[1]}x{native[0]} px; {why}")
-        for lh, lw in level_sizes(height, width, o.scales):
+        levels = level_sizes(height, width, levels_for(height, width, o.scales, o.coarsest))
+        for lh, lw in levels:
             if min(lh, lw) < need:
                 if (lh, lw) != (height, width):
                     raise ConfigError(f"scales {o.scales} makes a level of {lw}x{lh} px; {why}: use fewer scales")
                 long_need = math.ceil(need * max(height, width) / min(height, width))
                 raise ConfigError(f"size {o.size} makes the output {width}x{height} px; {why}: "
                                   f"use a size of at least {long_need}")
-        levels = level_sizes(height, width, o.scales)
         for k, style in enumerate(self.styles, start=1):
             h0, w0 = style.shape[:2]
             # The style's longer side is style_scale times the output's, at every level: the coarsest

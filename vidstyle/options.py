@@ -72,6 +72,10 @@ DEFAULT_CHUNK_SIZE = 50          # most frames a farm / Ray chunk keeps
 DEFAULT_RETRIES = 2              # further tries of a failed Ray chunk
 DEFAULT_STYLE_FADE = 12          # frames a style key inside a shot cross-fades over (styletrack.py)
 DEFAULT_HALO = 64                # px of context around a tile (tiles.py; measured in benchmarks/MEMORY.md)
+# The coarsest level of a large still or first frame: a 2048 px plate made from 1024 px had 0.66x the style
+# loss (seen at 1024 px) of one optimised at full size only, and 0.78x that of one made from 512 px
+# (benchmarks/PLATE_STROKES.md): VGG-19's window is a few hundred px, so the coarsest level sets the strokes.
+DEFAULT_COARSEST = 1024
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,10 @@ class StyleOptions:
         the schedule get the same budget, at a fraction of the cost.
     scales: levels of the coarse-to-fine schedule, each twice the size of
         the one before (1 = optimise at full size only).
+    coarsest: a still or a shot's first frame larger than this gets more
+        levels than ``scales``, so that its coarsest level is about this
+        long (``schedule.levels_for``: 2048 px runs 1024 > 2048, 3840 px
+        960 > 1920 > 3840); 0 = ``scales`` levels whatever the size.
     content_weight, style_weight, tv_weight: weights of the loss terms; both
         content and style terms are relative errors (see losses.py), so these
         do not depend on the image size.
@@ -123,6 +131,7 @@ class StyleOptions:
     size: int | None = _STANDARD["size"]
     iterations: int = _STANDARD["iterations"]
     scales: int = _STANDARD["scales"]
+    coarsest: int = DEFAULT_COARSEST
     content_weight: float = 1.0
     style_weight: float = 5.0
     tv_weight: float = 10.0
@@ -152,6 +161,7 @@ class StyleOptions:
             whole_number("size", self.size, 16)
         whole_number("iterations", self.iterations, 1)
         whole_number("scales", self.scales, 1)
+        whole_number("coarsest", self.coarsest, 0)
         whole_number("patience", self.patience, 1)
         whole_number("lbfgs_history", self.lbfgs_history, 1)
         for name in ("content_weight", "style_weight", "tv_weight", "tolerance"):

@@ -4,13 +4,15 @@ Gatys et al. (2016) optimise at one size. With ``scales`` > 1 the image is
 first optimised at 1/2^(scales-1) of its size, then enlarged (bicubic) and
 optimised again, twice as large each time, up to its own size: large
 structures settle where they are cheap, and the finest level only refines
-(the "high" preset, and large plates). Each level gets the same iteration
+(the "high" preset, and large plates: ``levels_for`` adds levels to an
+image larger than 1.5x ``StyleOptions.coarsest``). Each level gets the same iteration
 budget; the L-BFGS memory of one level does not carry to the next (its
 vectors have another length). A warm video frame runs one level.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -95,6 +97,19 @@ class Outcome:
     last: Progress
 
 
+def levels_for(height: int, width: int, scales: int, coarsest: int) -> int:
+    """Levels a still or a shot's first frame of (height, width) runs: ``scales``, or more for a large one.
+
+    With ``coarsest`` > 0 an image whose longer side is more than 1.5x
+    ``coarsest`` gets the levels that make its coarsest level closest to
+    ``coarsest`` (StyleOptions.coarsest; measured: benchmarks/PLATE_STROKES.md).
+    """
+    long_side = max(height, width)
+    if coarsest <= 0 or long_side <= 1.5 * coarsest:
+        return scales
+    return max(scales, 1 + round(math.log2(long_side / coarsest)))
+
+
 def level_sizes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
     """Sizes (H, W) of the coarse-to-fine levels, coarsest first, finest = (height, width).
 
@@ -118,7 +133,7 @@ def coarse_to_fine(stylizer, content: np.ndarray, plan: Plan, callback: Progress
     """
     o = stylizer.options
     h, w = content.shape[:2]
-    sizes = level_sizes(h, w, o.scales if plan.scales is None else plan.scales)
+    sizes = level_sizes(h, w, levels_for(h, w, o.scales, o.coarsest) if plan.scales is None else plan.scales)
     if plan.terms and len(sizes) > 1:
         raise ValueError("terms added to a plan fit one size: such a plan runs a single level")
     iterations = o.iterations if plan.iterations is None else plan.iterations
@@ -155,4 +170,4 @@ def coarse_to_fine(stylizer, content: np.ndarray, plan: Plan, callback: Progress
     return Outcome(images.from_tensor(x), memory, done, last)
 
 
-__all__ = ["Outcome", "Plan", "Progress", "ProgressCallback", "coarse_to_fine", "level_sizes"]
+__all__ = ["Outcome", "Plan", "Progress", "ProgressCallback", "coarse_to_fine", "level_sizes", "levels_for"]

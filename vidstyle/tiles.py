@@ -6,8 +6,9 @@ al. 2016 divide it by the positions; a guided Gram by the guide's energy).
 So one evaluation is (issue #21):
 
 1. a forward pass over the tiles, no graph kept, each tile carrying a
-   ``halo`` of context around it, summing each term's statistics over the
-   tile's own positions (``Term.tile_sums``): the global sums, hence the
+   ``halo`` of context around it (keeping no graph, these tiles are larger,
+   ``sums_tile``: the same memory, less halo computed), summing each term's
+   statistics over the tile's own positions (``Term.tile_sums``): the global sums, hence the
    global Gram matrices and the loss (``Term.from_sums``);
 2. the gradient of the loss with respect to those sums (small: C x C per
    layer, one number per content layer);
@@ -46,6 +47,10 @@ from .vgg import min_side
 # Bytes a pixel of the image costs in one VGG-19 forward+backward pass to relu5_1 (activations kept for
 # the backward, the gradients), by the convolutions' precision: measured by benchmarks/memory.py.
 BYTES_PER_PIXEL = {"fp32": 3200, "bf16": 1900}
+# A pass that keeps no graph (step 1: the sums) holds about this share of a graph pass's bytes per pixel
+# (peak RSS of one 1024 px pass to relu5_1, fp32, CPU: 813 B/px without a graph, 2345 with one and its
+# backward), so its tiles may be larger: fewer tiles, less halo computed.
+SUMS_SHARE = 0.35
 # The share of the device's free memory a pass may plan on (the rest: image-sized buffers, the optimiser).
 MEMORY_SHARE = 0.5
 # The smallest tile "auto" picks: below it the halo costs more than the tile.
@@ -124,6 +129,11 @@ def grid(height: int, width: int, tile: int, halo: int, align: int) -> list[Tile
             for y0, y1 in spans(height) for x0, x1 in spans(width)]
 
 
+def sums_tile(tile: int, halo: int) -> int:
+    """The tile side of step 1 (no graph kept) that needs no more memory than a graph pass over ``tile``."""
+    return int((tile + 2 * halo) / SUMS_SHARE ** 0.5) - 2 * halo
+
+
 def check_tile(tile: int, halo: int, align: int) -> None:
     """Refuse a tile too small to hold the deepest layer's positions beside its halo."""
     if tile < align:
@@ -132,6 +142,12 @@ def check_tile(tile: int, halo: int, align: int) -> None:
     if tile < halo:
         raise ConfigError(f"a tile of {tile} px is smaller than its {halo} px halo: most of each pass would be "
                           f"halo; use --tile {max(2 * halo, 4 * align)} or more (or 0 for no tiles)")
+
+
+def check_options(options) -> None:
+    """Refuse ``options.tile`` (a ``StyleOptions``) before any work when it cannot hold its halo or a position."""
+    if options.tile not in ("auto", 0):
+        check_tile(options.tile, options.tile_halo, min_side(options.content_layers + options.style_layers))
 
 
 def free_memory(device: torch.device) -> int:
@@ -201,7 +217,12 @@ class TiledObjective:
         self.device = next(self.nets[0].parameters()).device   # where the sums, the terms and the image live
 
     def tiles(self, height: int, width: int) -> list[Tile]:
+        """Step 3's tiles (a forward and backward pass each)."""
         return grid(height, width, self.tile, self.halo, self.align)
+
+    def sum_tiles(self, height: int, width: int) -> list[Tile]:
+        """Step 1's tiles (no graph): ``sums_tile`` large, whatever the devices (their sums are the same bytes)."""
+        return grid(height, width, sums_tile(self.tile, self.halo), self.halo, self.align)
 
     def _inner(self, k: int, crop: torch.Tensor, window: Window) -> dict[str, torch.Tensor]:
         """The k-th tile's own features ``{layer: (1, C, h, w)}`` on the main device, computed on its net's."""
@@ -231,22 +252,21 @@ class TiledObjective:
         """The objective and its gradient at ``image`` (1, 3, H, W): see the module doc."""
         x = image.detach()
         h, w = x.shape[2:]
-        tiles = self.tiles(h, w)
-        windows = [Window(t, h, w) for t in tiles]
+        tiles, sum_tiles = self.tiles(h, w), self.sum_tiles(h, w)
+        windows, sum_windows = [Window(t, h, w) for t in tiles], [Window(t, h, w) for t in sum_tiles]
 
-        def crop_of(k: int) -> torch.Tensor:
-            t = tiles[k]
+        def crop_of(t: Tile) -> torch.Tensor:
             return x[:, :, t.cy0:t.cy1, t.cx0:t.cx1]
 
         # 1. the global sums, no graph (added in tile order whatever the devices: the same bytes)
         def sums_of(k: int) -> dict[str, dict[str, torch.Tensor]]:
             with torch.no_grad():
-                inner = self._inner(k, crop_of(k), windows[k])
-                return {t.name: {key: v.float() for key, v in t.tile_sums(inner, windows[k]).items()}
+                inner = self._inner(k, crop_of(sum_tiles[k]), sum_windows[k])
+                return {t.name: {key: v.float() for key, v in t.tile_sums(inner, sum_windows[k]).items()}
                         for t in self.deep}
 
         totals: dict[str, dict[str, torch.Tensor]] = {}
-        for sums in self._each(sums_of, len(tiles)):
+        for sums in self._each(sums_of, len(sum_tiles)):
             for name, part in sums.items():
                 into = totals.setdefault(name, {})
                 for key, v in part.items():
@@ -265,7 +285,7 @@ class TiledObjective:
 
         # 3. per tile, the gradient of <dL/dS, S_tile> with respect to its pixels, halo included
         def grad_of(k: int) -> torch.Tensor:
-            crop = crop_of(k).clone().requires_grad_(True)
+            crop = crop_of(tiles[k]).clone().requires_grad_(True)
             inner = self._inner(k, crop, windows[k])
             surrogate = x.new_zeros((), dtype=torch.float32)
             for t in self.deep:
@@ -320,5 +340,5 @@ def tiled_grams(net, image: torch.Tensor, layers: Sequence[str], tile: int,
     return {n: s / (window.full(n)[0] * window.full(n)[1]) for n, s in sums.items()}
 
 
-__all__ = ["DEFAULT_HALO", "auto_tile", "free_memory", "history_for", "Tile", "TiledObjective", "Window", "check_tile", "grid", "stride_of", "tiled_features",
+__all__ = ["DEFAULT_HALO", "auto_tile", "free_memory", "history_for", "Tile", "TiledObjective", "Window", "check_options", "check_tile", "grid", "stride_of", "sums_tile", "tiled_features",
            "tiled_grams", "untiled_note"]

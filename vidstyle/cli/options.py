@@ -125,6 +125,10 @@ StyleScale = Annotated[float, typer.Option("--style-scale", help="Style image si
 Scales = Annotated[Optional[int], typer.Option("--scales", show_default=False,
                                                help="Coarse-to-fine levels, each twice the size of the last "
                                                     "(1 = off). (default: the preset's)")]
+Coarsest = Annotated[int, typer.Option("--coarsest", rich_help_panel="Plate", metavar="PX",
+                                       help="A still or first frame longer than 1.5x this gets extra coarse-to-fine "
+                                            "levels, its coarsest about this long (strokes that hold at plate "
+                                            "size); 0 = only --scales levels.")]
 ContentLayers = Annotated[str, typer.Option("--content-layers", help="VGG-19 layers of the content loss.")]
 StyleLayers = Annotated[str, typer.Option("--style-layers", help="VGG-19 layers of the style loss.")]
 StyleLayerWeights = Annotated[Optional[str], typer.Option("--style-layer-weights", show_default=False,
@@ -173,6 +177,7 @@ _SHARED = [
     ("tv_weight", TvWeight, DEFAULTS.tv_weight), ("init", Init, DEFAULTS.init),
     ("optimizer", Optimizer, DEFAULTS.optimizer), ("lr", Lr, None), ("keep_colors", KeepColors, DEFAULTS.keep_colors),
     ("blend", Blend, None), ("style_scale", StyleScale, DEFAULTS.style_scale), ("scales", Scales, None),
+    ("coarsest", Coarsest, DEFAULTS.coarsest),
     ("content_layers", ContentLayers, ",".join(DEFAULTS.content_layers)),
     ("style_layers", StyleLayers, ",".join(DEFAULTS.style_layers)),
     ("style_layer_weights", StyleLayerWeights, None), ("tolerance", Tolerance, None),
