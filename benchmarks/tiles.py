@@ -5,7 +5,8 @@
 1. The halo: at one point (the content image with noise) the tiled
    objective's style loss and gradient against the untiled ones, and the
    seconds of one evaluation (median of 3), for halos of 0, 32, 48, 64 and 96 px (tiles
-   of ``--tile``).
+   of ``--tile``); and a forward pass alone against an untiled evaluation
+   (step 1's share).
 2. The picture (issue #21, point 2): a still (samples/bunny.jpg enlarged to
    ``--width``, 1024x576) stylised with samples/brushstrokes.jpg, one
    level, ``--iterations`` iterations, tiles of ``--tile`` with each halo of
@@ -52,8 +53,9 @@ def seam_ratio(image: np.ndarray, tile: int) -> float:
     h, w = grey.shape
     dx = np.abs(np.diff(grey, axis=1))   # dx[:, x] is between x and x+1
     dy = np.abs(np.diff(grey, axis=0))
-    cols = [x for x in range(tile, w, tile)]
-    rows = [y for y in range(tile, h, tile)]
+    tiles = grid(h, w, tile, 0, 16)   # the borders the library's grid draws
+    cols = sorted({t.x0 for t in tiles} - {0})
+    rows = sorted({t.y0 for t in tiles} - {0})
     at = np.mean([dx[:, x - 1].mean() for x in cols] + [dy[y - 1, :].mean() for y in rows])
     near = np.mean([dx[:, x].mean() for x in cols] + [dx[:, x - 2].mean() for x in cols]
                    + [dy[y, :].mean() for y in rows] + [dy[y - 2, :].mean() for y in rows])
@@ -94,6 +96,13 @@ def main() -> None:
         return done, statistics.median(seconds)
 
     whole, whole_s = timed(Objective(engine.net, terms))
+    forward = []   # step 1's share: a forward pass alone, no graph (the backward computes no weight gradients)
+    for _ in range(3):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            engine.net(x, engine.layers)
+        forward.append(time.perf_counter() - t0)
+    forward_s = statistics.median(forward)
     halo_rows = []
     for halo in (0, 32, 48, 64, 96):
         tiled, seconds = timed(TiledObjective(engine.net, terms, args.tile, halo))
@@ -153,6 +162,9 @@ def main() -> None:
         "| halo px | style loss, tiled / untiled - 1 | gradient error (relative L2) | seconds, tiled / untiled |",
         "|---|---|---|---|",
         *[f"| {h} | {e:+.4f} | {g:.4f} | {s:.2f} |" for h, e, g, s in halo_rows],
+        "",
+        f"One untiled evaluation (forward and backward): {whole_s:.2f} s; a forward pass alone, no graph: "
+        f"{forward_s:.2f} s ({forward_s / whole_s:.2f} of it: what step 1 adds before any halo).",
         "",
         f"## The picture ({args.iterations} iterations)",
         "",

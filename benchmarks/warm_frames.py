@@ -1,6 +1,7 @@
 """Warm-start rules on several clips: a warm frame's cost, its style, and the detail it paints where content appears.
 
-    python benchmarks/warm_frames.py [--size 192] [--frames 24] [--out benchmarks/WARM_FRAMES.md]
+    python benchmarks/warm_frames.py [--size 192] [--frames 24] [--clips ...] [--candidates ...]
+                                     [--padding zeros|reflect|replicate] [--out benchmarks/WARM_FRAMES.md]
 
 Each candidate is a warm-start rule object (vidstyle.warmstart: the rule
 ``--warm-start flow`` uses, and variants of its settings), run in-process
@@ -235,22 +236,32 @@ def detail(image: np.ndarray, region: np.ndarray) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_64F)[region].var())
 
 
+def padded(stylizer: FrameStylizer, mode: str) -> FrameStylizer:
+    """Probe: ``stylizer``'s VGG-19 convolutions padded by ``mode`` ("zeros": VGG's own; "reflect",
+    "replicate": the border is no longer a black frame the optimum paints strokes against)."""
+    for net in stylizer.engine.nets:
+        for m in net.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.padding_mode = mode
+    return stylizer
+
+
 def run_clip(name: str, frames: list[np.ndarray], style: np.ndarray, options: StyleOptions,
-             candidates: dict) -> list[dict]:
+             candidates: dict, padding: str = "zeros") -> list[dict]:
     video = VideoOptions(cuts="none")
     checked = [len(frames) // 2, len(frames) - 1]
-    measure = metrics.judge([style])
+    measure = metrics.judge([style])   # the measure keeps VGG's zero padding whatever --padding says
     began = time.perf_counter()
-    first = FrameStylizer(style, options, video)
+    first = padded(FrameStylizer(style, options, video), padding)
     first_out = first.process(frames[0])
     shared_memory = first.memory
-    alone = FrameStylizer(style, options, video.replace(warm_start="none"))
+    alone = padded(FrameStylizer(style, options, video.replace(warm_start="none")), padding)
     independent = {n: alone.process(frames[n], n) for n in checked}   # frame numbers jump: each a shot
     size = first_out.shape[:2]
     region = revealed_region(frames, size)
     rows = []
     for label, (rule, _) in candidates.items():
-        stylizer = FrameStylizer(style, options, video, rule=rule)
+        stylizer = padded(FrameStylizer(style, options, video, rule=rule), padding)
         stylizer.prime(stylizer.analyse(frames[0], 0), first_out, shared_memory)
         outs, iterations = [first_out], []
         for n in range(1, len(frames)):
@@ -282,6 +293,8 @@ def main() -> None:
                     help="which rules to run (default: all)")
     ap.add_argument("--clips", nargs="+", default=CLIPS, choices=CLIPS + ["zoom", "pan-bare"],
                     help="zoom: the pan zooming in 1%% a frame, a harder case than the three the rule must hold on")
+    ap.add_argument("--padding", default="zeros", choices=["zeros", "reflect", "replicate"],
+                    help="probe: the stylising network's convolutions padded so (first and independent frames too)")
     ap.add_argument("--out", default=os.path.join(HERE, "WARM_FRAMES.md"))
     args = ap.parse_args()
     began = time.perf_counter()
@@ -293,12 +306,14 @@ def main() -> None:
               "zoom": lambda: pan_frames(args.bunny, args.frames, zoom=0.01),
               "pan-bare": lambda: pan_frames(args.bunny, args.frames, disc=False)}
     chosen = {label: CANDIDATES[label] for label in args.candidates}
-    rows = [row for name in args.clips for row in run_clip(name, makers[name](), style, options, chosen)]
+    rows = [row for name in args.clips for row in run_clip(name, makers[name](), style, options, chosen,
+                                                             args.padding)]
     lines = [
         "# Warm-start rules on three clips", "",
         f"Command: `python benchmarks/warm_frames.py --size {args.size} --frames {args.frames}"
         f"{' --candidates ' + ' '.join(repr(c) for c in args.candidates) if args.candidates != list(CANDIDATES) else ''}"
-        f"{' --clips ' + ' '.join(args.clips) if args.clips != CLIPS else ''}` "
+        f"{' --clips ' + ' '.join(args.clips) if args.clips != CLIPS else ''}"
+        f"{' --padding ' + args.padding if args.padding != 'zeros' else ''}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} "
         f"threads)  ",

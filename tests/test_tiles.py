@@ -7,7 +7,7 @@ import torch
 from vidstyle import ConfigError, StyleOptions, Stylizer, cli
 from vidstyle.objective import Objective
 from vidstyle.terms import GuidedStyle, Temporal
-from vidstyle.tiles import TiledObjective, Window, auto_tile, grid, history_for
+from vidstyle.tiles import TiledObjective, Window, auto_tile, grid, history_for, one_tile
 
 from .conftest import make_style
 
@@ -28,7 +28,14 @@ def test_the_grid_covers_the_image_once_on_pooling_boundaries():
         assert t.cy0 == max(0, t.y0 - 32) and t.cx1 == min(130, t.x1 + 32)
     assert (cover == 1).all()
     assert [t.x1 for t in tiles[:3]] == [48, 96, 130]    # 130 - 96 = 34: the last tile takes the rest
-    assert {(t.y0, t.y1) for t in grid(104, 64, 48, 0, 16)} == {(0, 48), (48, 104)}   # an 8 px sliver joins
+    assert {(t.y0, t.y1) for t in grid(104, 64, 48, 0, 16)} == {(0, 48), (48, 104)}   # an 8 px sliver is shared
+    # a side cut in n tiles costs n - 1 halos: 1080 rows in tiles of 512 are two, not 512 + 512 + 56
+    assert sorted({(t.y0, t.y1) for t in grid(1080, 1920, 512, 64, 16)}) == [(0, 544), (544, 1080)]
+    assert len({t.x0 for t in grid(1080, 1920, 512, 64, 16)}) == 4
+    # one tile's worth (a side under 1.25 tiles) is not tiled: the same pass, without step 1's
+    assert one_tile(600, 630, 512) and not one_tile(700, 630, 512) and len(grid(600, 630, 512, 64, 16)) == 1
+    engine = Stylizer([make_style().astype(np.float32) / 255], StyleOptions(device="cpu", tile=512))
+    assert engine.tile_for(600, 630) is None and engine.tile_for(700, 630) == 512
 
 
 def test_with_a_halo_as_large_as_the_image_tiles_give_the_untiled_loss_and_gradient(engine):

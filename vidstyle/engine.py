@@ -28,7 +28,7 @@ from .objective import Objective
 from .options import StyleOptions
 from .schedule import Outcome, Plan, Progress, ProgressCallback, coarse_to_fine, level_sizes, levels_for
 from .terms import Content, GuidedStyle, Style, Term, TotalVariation
-from .tiles import TiledObjective, auto_tile, check_options, tiled_features, tiled_grams
+from .tiles import TiledObjective, auto_tile, check_options, one_tile, tiled_features, tiled_grams
 from .vgg import LAYER_INDEX, build_network, min_side
 
 
@@ -261,7 +261,9 @@ class Stylizer:
     def tile_for(self, height: int, width: int) -> int | None:
         """The tile side an image of (height, width) runs with (``StyleOptions.tile``), or None: untiled.
 
-        With several devices "auto" makes at least one tile per device.
+        With several devices "auto" makes at least one tile per device. An
+        image the grid would make one tile of runs untiled (the same pass
+        without step 1's).
         """
         tile = self.options.tile
         if tile == "auto":
@@ -269,9 +271,7 @@ class Stylizer:
             if len(self.devices) > 1:
                 split = -(-max(height, width) // len(self.devices))
                 tile = min(tile or split, max(self.min_side, -(-split // 16) * 16))
-                return tile if max(height, width) > tile else None
-            return tile
-        return tile if tile and max(height, width) > tile else None
+        return tile if tile and not one_tile(height, width, tile, self.min_side) else None
 
     def terms(self, content: torch.Tensor, extra: Sequence[Term] = (), guides: torch.Tensor | None = None,
               styles: Sequence[Sequence[float]] | None = None) -> list[Term]:

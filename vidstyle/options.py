@@ -71,7 +71,7 @@ DEFAULT_WARMUP = 5               # frames a chunk inside a shot renders first an
 DEFAULT_CHUNK_SIZE = 50          # most frames a farm / Ray chunk keeps
 DEFAULT_RETRIES = 2              # further tries of a failed Ray chunk
 DEFAULT_STYLE_FADE = 12          # frames a style key inside a shot cross-fades over (styletrack.py)
-DEFAULT_HALO = 64                # px of context around a tile (tiles.py; measured in benchmarks/MEMORY.md)
+DEFAULT_HALO = 64                # px of context around a tile (tiles.py; its cost and error: benchmarks/TILES.md)
 # The coarsest level of a large still or first frame: a 2048 px plate made from 1024 px had 0.66x the style
 # loss (seen at 1024 px) of one optimised at full size only, and 0.78x that of one made from 512 px
 # (benchmarks/PLATE_STROKES.md): VGG-19's window is a few hundred px, so the coarsest level sets the strokes.
@@ -123,9 +123,10 @@ class StyleOptions:
         of the whole image), so memory holds one tile's activations; 0 =
         never tiled; "auto" = tiled only when the image's untiled pass would
         not fit in the device's free memory, with the largest tile that does.
-        An image no larger than one tile runs untiled.
+        Tiles are at most 1.25 x this (``tiles.grid`` shares a thin
+        remainder); an image that makes one tile runs untiled.
     tile_halo: px of context around each tile (its cost against its error:
-        benchmarks/MEMORY.md).
+        benchmarks/TILES.md; the time per iteration: benchmarks/MEMORY.md).
     """
 
     size: int | None = _STANDARD["size"]

@@ -32,6 +32,7 @@ so every pooling window of a tile is one of the whole image's.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -53,6 +54,8 @@ BYTES_PER_PIXEL = {"fp32": 3200, "bf16": 1900}
 SUMS_SHARE = 0.35
 # The share of the device's free memory a pass may plan on (the rest: image-sized buffers, the optimiser).
 MEMORY_SHARE = 0.5
+# How much longer than asked ``grid`` may make a tile's side (a remainder under a quarter tile is shared).
+GROWTH = 1.25
 # The smallest tile "auto" picks: below it the halo costs more than the tile.
 MIN_AUTO_TILE = 256
 # L-BFGS keeps two image-sized vectors per curvature pair: a tiled image keeps at most this much of them
@@ -111,22 +114,42 @@ class Window:
 
 
 def grid(height: int, width: int, tile: int, halo: int, align: int) -> list[Tile]:
-    """Tiles of ``tile`` px (the last of a row or column takes the rest) with ``halo`` px around, inside the image.
+    """Tiles of about ``tile`` px (at most ``GROWTH`` x it), as even as can be, with ``halo`` px around them.
 
     ``tile`` and ``halo`` are rounded up to multiples of ``align`` (the
     deepest layer's stride), so every tile starts on a pooling boundary.
+    A side cut into n tiles costs n - 1 halos whatever the tiles' sizes, so
+    a remainder thinner than a quarter of a tile is not a tile of its own:
+    its neighbours share it (they grow by at most a quarter; 1080 rows in
+    tiles of 512 are 544 + 536, not 512 + 512 + 56 with two halos).
     """
     tile = max(align, -(-tile // align) * align)
     halo = -(-halo // align) * align
 
     def spans(n: int) -> list[tuple[int, int]]:
-        starts = list(range(0, n, tile))
-        if len(starts) > 1 and n - starts[-1] < align:   # a sliver too thin for the deepest layer: join it
-            starts.pop()
-        return [(a, starts[i + 1] if i + 1 < len(starts) else n) for i, a in enumerate(starts)]
+        count = count_along(n, tile, align)
+        units, rest = divmod(n, align)     # sizes in whole pooling positions, within one of each other
+        each, more = divmod(units, count)
+        ends = list(itertools.accumulate((each + (i < more)) * align for i in range(count)))
+        ends[-1] += rest                   # the last takes the pixels short of a position
+        return list(zip([0] + ends[:-1], ends))
 
     return [Tile(y0, y1, x0, x1, max(0, y0 - halo), min(height, y1 + halo), max(0, x0 - halo), min(width, x1 + halo))
             for y0, y1 in spans(height) for x0, x1 in spans(width)]
+
+
+def count_along(n: int, tile: int, align: int = 16) -> int:
+    """How many tiles ``grid`` cuts a side of ``n`` px into (a remainder under a quarter tile is shared)."""
+    tile = max(align, -(-tile // align) * align)
+    count = -(-n // tile)
+    if count > 1 and n - (count - 1) * tile < max(align, int(tile * (GROWTH - 1))):
+        count -= 1
+    return count
+
+
+def one_tile(height: int, width: int, tile: int, align: int = 16) -> bool:
+    """Whether ``grid`` makes one tile of an image of (height, width): then it runs untiled, as cheaply."""
+    return count_along(height, tile, align) == 1 and count_along(width, tile, align) == 1
 
 
 def sums_tile(tile: int, halo: int) -> int:
@@ -169,14 +192,14 @@ def auto_tile(height: int, width: int, device: torch.device, halo: int, bf16: bo
     """The tile "auto" picks for an image of (height, width): None when an untiled pass fits.
 
     Otherwise the largest tile (a multiple of 16) whose pass, halo included,
-    fits in ``MEMORY_SHARE`` of the free memory; refused, naming the tile
+    fits in ``MEMORY_SHARE`` of the free memory once grown by ``GROWTH``; refused, naming the tile
     that would fit, when not even ``MIN_AUTO_TILE`` does.
     """
     per_px = BYTES_PER_PIXEL["bf16" if bf16 else "fp32"]
     budget = MEMORY_SHARE * (free_memory(device) if free is None else free)
     if height * width * per_px <= budget:
         return None
-    side = int((budget / per_px) ** 0.5) - 2 * halo
+    side = int(((budget / per_px) ** 0.5 - 2 * halo) / GROWTH)   # ``grid`` may grow a tile by a quarter
     side = side // 16 * 16
     if side < MIN_AUTO_TILE:
         fits = max(16, side)
@@ -188,8 +211,8 @@ def auto_tile(height: int, width: int, device: torch.device, halo: int, bf16: bo
 
 def untiled_note(tile, height: int, width: int) -> str | None:
     """The summary's line when ``--tile N`` was given but an output of (height, width) fits in one tile."""
-    if isinstance(tile, int) and tile > 0 and max(height, width) <= tile:
-        return f"--tile {tile}: the output is {width}x{height} px, within one tile: it ran untiled"
+    if isinstance(tile, int) and tile > 0 and one_tile(height, width, tile):
+        return f"--tile {tile}: the output is {width}x{height} px, one tile's worth: it ran untiled"
     return None
 
 
@@ -340,5 +363,5 @@ def tiled_grams(net, image: torch.Tensor, layers: Sequence[str], tile: int,
     return {n: s / (window.full(n)[0] * window.full(n)[1]) for n, s in sums.items()}
 
 
-__all__ = ["DEFAULT_HALO", "auto_tile", "free_memory", "history_for", "Tile", "TiledObjective", "Window", "check_options", "check_tile", "grid", "stride_of", "sums_tile", "tiled_features",
+__all__ = ["DEFAULT_HALO", "auto_tile", "count_along", "one_tile", "free_memory", "history_for", "Tile", "TiledObjective", "Window", "check_options", "check_tile", "grid", "stride_of", "sums_tile", "tiled_features",
            "tiled_grams", "untiled_note"]

@@ -147,7 +147,8 @@ Preprocessing = Annotated[Optional[str], typer.Option("--preprocessing", show_de
                                                            "need).")]
 Precision = Annotated[str, typer.Option("--precision", help="auto (bf16 where the hardware has it), fp32 or bf16.")]
 Tile = Annotated[Optional[str], typer.Option("--tile", rich_help_panel="Plate", show_default=False, metavar="N|auto|0",
-                                             help="Plate resolution: run the network over tiles of N px with one "
+                                             help="Plate resolution: run the network over tiles of N px (up "
+                                                  "to 1.25 N: cut evenly) with one "
                                                   "global style (the whole image's Gram matrices), so memory holds "
                                                   "one tile; 0 = never; auto = only when the image would not fit "
                                                   f"in free memory. (default: {DEFAULTS.tile})")]
