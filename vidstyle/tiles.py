@@ -123,11 +123,10 @@ def grid(height: int, width: int, tile: int, halo: int, align: int) -> list[Tile
     its neighbours share it (they grow by at most a quarter; 1080 rows in
     tiles of 512 are 544 + 536, not 512 + 512 + 56 with two halos).
     """
-    tile = max(align, -(-tile // align) * align)
     halo = -(-halo // align) * align
 
     def spans(n: int) -> list[tuple[int, int]]:
-        count = count_along(n, tile, align)
+        count = count_along(n, tile, align)   # rounds the tile to ``align`` itself
         units, rest = divmod(n, align)     # sizes in whole pooling positions, within one of each other
         each, more = divmod(units, count)
         ends = list(itertools.accumulate((each + (i < more)) * align for i in range(count)))
@@ -148,7 +147,7 @@ def count_along(n: int, tile: int, align: int = 16) -> int:
 
 
 def one_tile(height: int, width: int, tile: int, align: int = 16) -> bool:
-    """Whether ``grid`` makes one tile of an image of (height, width): then it runs untiled, as cheaply."""
+    """Whether ``grid`` makes one tile of an image of (height, width): then it runs untiled (no step 1)."""
     return count_along(height, tile, align) == 1 and count_along(width, tile, align) == 1
 
 
