@@ -184,6 +184,12 @@ CANDIDATES = {
     "flow, 11 iterations": (CappedFlow(cap=11), "the default with at most 11 iterations a warm frame (probe)"),
     "flow, border 8 anchored, 11 iterations": (CappedBorderFlow(border=8, ramp=8, cap=11),
                                                "border 8 anchored with at most 11 iterations (probe, CPU only)"),
+    "flow, plateau 0.4%, 11 iterations": (CappedFlow(cap=11, plateau=0.004, min_iterations=6),
+                                          "stops later, never after 11 iterations (probe)"),
+    "flow, temporal 50, 11 iterations": (CappedFlow(cap=11, temporal_weight=50.0),
+                                         "half the temporal weight, never after 11 iterations (probe)"),
+    "flow, temporal 30, 11 iterations": (CappedFlow(cap=11, temporal_weight=30.0),
+                                         "a third of the temporal weight, never after 11 iterations (probe)"),
     "flow, memory warped": (WarpedMemoryFlow(), "the carried curvature pairs warped along the flow (probe, CPU only)"),
 }
 
@@ -239,18 +245,28 @@ def detail(image: np.ndarray, region: np.ndarray) -> float:
 def padded(stylizer: FrameStylizer, mode: str) -> FrameStylizer:
     """Probe: ``stylizer``'s VGG-19 convolutions padded by ``mode`` ("zeros": VGG's own; "reflect",
     "replicate": the border is no longer a black frame the optimum paints strokes against)."""
-    for net in stylizer.engine.nets:
-        for m in net.modules():
-            if isinstance(m, torch.nn.Conv2d):
-                m.padding_mode = mode
+    for net in getattr(stylizer, "engine", stylizer).nets:   # a FrameStylizer or a judge (an engine)
+        convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+        for m in convs[:1] if mode == "reflect-first" else convs:   # "reflect-first": conv1_1 alone
+            m.padding_mode = mode.removesuffix("-first")
     return stylizer
 
 
+def traced(name: str, label: str, n: int, steps: list) -> None:
+    """Print a warm frame's trace: each term at its first and last iteration, and the total's fall."""
+    first, last = steps[0], steps[-1]
+    terms = ", ".join(f"{k} {first.losses[k]:.4g}->{last.losses[k]:.4g}" for k in first.losses)
+    print(f"trace {name} {label} frame {n}: {len(steps)} its, loss {first.loss:.4g}->{last.loss:.4g} "
+          f"(last 3: -{100 * (1 - last.loss / steps[max(0, len(steps) - 4)].loss):.2f}%); {terms}", flush=True)
+
+
 def run_clip(name: str, frames: list[np.ndarray], style: np.ndarray, options: StyleOptions,
-             candidates: dict, padding: str = "zeros") -> list[dict]:
+             candidates: dict, padding: str = "zeros", trace: bool = False) -> list[dict]:
     video = VideoOptions(cuts="none")
     checked = [len(frames) // 2, len(frames) - 1]
     measure = metrics.judge([style])   # the measure keeps VGG's zero padding whatever --padding says
+    # and, printed beside it, the stylising network's own (the same when it is VGG's zero padding)
+    own = measure if padding == "zeros" else padded(metrics.judge([style]), padding)
     began = time.perf_counter()
     first = padded(FrameStylizer(style, options, video), padding)
     first_out = first.process(frames[0])
@@ -265,12 +281,19 @@ def run_clip(name: str, frames: list[np.ndarray], style: np.ndarray, options: St
         stylizer.prime(stylizer.analyse(frames[0], 0), first_out, shared_memory)
         outs, iterations = [first_out], []
         for n in range(1, len(frames)):
-            outs.append(stylizer.process(frames[n], n))
+            steps: list = []
+            outs.append(stylizer.process(frames[n], n, callback=steps.append if trace else None))
             iterations.append(stylizer.record.iterations)
+            if trace:
+                traced(name, label, n, steps)
         sources = [images.resize(f, size) for f in frames]
         ewarp, floor = metrics.warping_error(outs, sources), metrics.warping_error(sources, sources)
         style_ratios = [metrics.frame_losses(measure, outs[n], frames[n])["style"]
                         / metrics.frame_losses(measure, independent[n], frames[n])["style"] for n in checked]
+        if own is not measure:
+            own_ratios = [metrics.frame_losses(own, outs[n], frames[n])["style"]
+                          / metrics.frame_losses(own, independent[n], frames[n])["style"] for n in checked]
+            print(name, label, "style by the stylising network's own padding:", [round(r, 4) for r in own_ratios])
         big_enough = region.sum() >= 200
         row = dict(clip=name, rule=label, passes=statistics.median(iterations) + 1 / 3,
                    style=style_ratios, checked=checked,
@@ -293,8 +316,11 @@ def main() -> None:
                     help="which rules to run (default: all)")
     ap.add_argument("--clips", nargs="+", default=CLIPS, choices=CLIPS + ["zoom", "pan-bare"],
                     help="zoom: the pan zooming in 1%% a frame, a harder case than the three the rule must hold on")
-    ap.add_argument("--padding", default="zeros", choices=["zeros", "reflect", "replicate"],
-                    help="probe: the stylising network's convolutions padded so (first and independent frames too)")
+    ap.add_argument("--padding", default="zeros", choices=["zeros", "reflect", "replicate", "reflect-first"],
+                    help="probe: the stylising network's convolutions padded so (first and independent frames "
+                         "too); reflect-first: conv1_1 alone reflected")
+    ap.add_argument("--trace", action="store_true",
+                    help="print each warm frame's losses at its first and last iteration (probe)")
     ap.add_argument("--out", default=os.path.join(HERE, "WARM_FRAMES.md"))
     args = ap.parse_args()
     began = time.perf_counter()
@@ -307,7 +333,7 @@ def main() -> None:
               "pan-bare": lambda: pan_frames(args.bunny, args.frames, disc=False)}
     chosen = {label: CANDIDATES[label] for label in args.candidates}
     rows = [row for name in args.clips for row in run_clip(name, makers[name](), style, options, chosen,
-                                                             args.padding)]
+                                                             args.padding, args.trace)]
     lines = [
         "# Warm-start rules on three clips", "",
         f"Command: `python benchmarks/warm_frames.py --size {args.size} --frames {args.frames}"
