@@ -38,7 +38,7 @@ No rule measured holds on a camera pan at 192 px (every warm frame runs to
 the cap): VGG-19's zero padding makes the strokes near the border part of
 the optimum, and a pan moves them inward (DEVELOPING.md, "Warm frames").
 Reflect padding in every convolution with an 11-iteration cap holds the
-pan and carphone but lets the bunny's style drift past 1.05x; no rule is
+pan and carphone but leaves the bunny's style at 1.06x independent; no rule is
 adopted until one holds on all three clips.
 """
 
