@@ -144,7 +144,7 @@ def main() -> None:
         f"Input: first {args.frames} frames of {os.path.basename(args.clip)}, style {os.path.basename(args.style)}, "
         f"default preset; warm = `--warm-start flow`, independent = the checked frames with `--warm-start none` "
         f"(this tree); each run a fresh `vidstyle` process, one after the other.", "",
-        "| measure | " + " | ".join(names) + (" | this / base |" if args.base else "") + " target | met |",
+        "| measure | " + " | ".join(names) + (" | this / base" if args.base else "") + " | target | met |",
         "|---|" + "---|" * len(names) + ("---|" if args.base else "") + "---|---|",
     ]
 

@@ -1,7 +1,8 @@
 """Warm-start rules on several clips: a warm frame's cost, its style, and the detail it paints where content appears.
 
     python benchmarks/warm_frames.py [--size 192] [--frames 24] [--clips ...] [--candidates ...]
-                                     [--padding zeros|reflect|replicate] [--out benchmarks/WARM_FRAMES.md]
+                                     [--padding zeros|reflect|replicate|reflect-first|margin] [--pooling max|avg]
+                                     [--pan-step DX DY] [--trace] [--out benchmarks/WARM_FRAMES.md]
 
 Each candidate is a warm-start rule object (vidstyle.warmstart: the rule
 ``--warm-start flow`` uses, and variants of its settings), run in-process
@@ -65,6 +66,7 @@ from vidstyle import FrameStylizer, StyleOptions, VideoOptions, images, metrics 
 from vidstyle.flow import FlowEstimator, reliability, warp  # noqa: E402
 from vidstyle.lbfgs import CURVATURE_EPS, Memory  # noqa: E402
 from vidstyle.sources import open_source  # noqa: E402
+from vidstyle.vgg import LAYER_INDEX, LAYER_NAMES  # noqa: E402
 from vidstyle.warmstart import Carry, Flow, Previous  # noqa: E402
 
 
@@ -201,8 +203,10 @@ def clip_frames(path: str, count: int) -> list[np.ndarray]:
     return [f.pixels for f in source.frames()]
 
 
-def pan_frames(path: str, count: int, zoom: float = 0.0, disc: bool = True) -> list[np.ndarray]:
-    """A camera pan across frame 50 of ``path`` (zooming in by ``zoom`` a frame), a textured disc crossing in front."""
+def pan_frames(path: str, count: int, zoom: float = 0.0, disc: bool = True,
+               step: tuple[int, int] = (12, 3)) -> list[np.ndarray]:
+    """A camera pan across frame 50 of ``path`` (``step`` px a frame right and down in the half-size view,
+    zooming in by ``zoom`` a frame), a textured disc crossing in front."""
     source = open_source(path)
     source.restrict([50])
     source.check()
@@ -216,8 +220,8 @@ def pan_frames(path: str, count: int, zoom: float = 0.0, disc: bool = True) -> l
     for i in range(count):
         scale = 1.0 + zoom * i
         cw, ch = int(out_w / scale), int(out_h / scale)
-        x0 = int(40 + 12 * i)
-        y0 = int(60 + 3 * i)
+        x0 = int(40 + step[0] * i)
+        y0 = int(60 + step[1] * i)
         view = cv2.resize(still[y0:y0 + ch, x0:x0 + cw], (out_w, out_h), interpolation=cv2.INTER_AREA)
         cx, cy, r = int(out_w * (0.85 - 0.03 * i)), int(out_h * 0.5), out_h // 4
         inside = (xx - cx) ** 2 + (yy - cy) ** 2 < r * r
@@ -242,10 +246,55 @@ def detail(image: np.ndarray, region: np.ndarray) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_64F)[region].var())
 
 
+MARGIN = 16   # px of reflected image around the picture for --padding margin (a multiple of relu5_1's stride)
+
+
+def stride(layer: str) -> int:
+    """How many image pixels one step of ``layer``'s feature map spans (2 per pooling before it)."""
+    return 2 ** sum(1 for n in LAYER_NAMES[:LAYER_INDEX[layer] + 1] if n.startswith("pool"))
+
+
+def with_margin(net: torch.nn.Module, margin: int = MARGIN) -> None:
+    """Probe: ``net`` sees its image (B, 3, H, W) with ``margin`` px reflected around it, and returns the
+    features of the picture alone (B, C, H_l, W_l), as without the margin: VGG's zero padding then lies
+    ``margin`` px outside the picture, so its border is not a black frame the optimum paints against,
+    and no layer keeps padded copies (reflect padding in every convolution does: +37% memory)."""
+    forward = net.forward
+
+    def forward_with_margin(image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
+        return cropped(forward(torch.nn.functional.pad(image, (margin,) * 4, mode="reflect"), layers), margin)
+
+    net.forward = forward_with_margin
+
+
+def cropped(features: dict[str, torch.Tensor], band: int) -> dict[str, torch.Tensor]:
+    """Each layer's (B, C, H_l, W_l) features without the positions within ``band`` image px of the border."""
+    out = {}
+    for name, f in features.items():
+        m = band // stride(name)
+        out[name] = f[..., m:f.shape[-2] - m, m:f.shape[-1] - m]
+    return out
+
+
+def interior(measure, band: int = MARGIN):
+    """Probe measure: ``measure`` (a judge) reading only the features of the picture's interior, a band of
+    ``band`` px along the border left out: where VGG's zero padding shapes the optimum (docs/DEVELOPING.md,
+    "Warm frames", session 8), so a padding-neutral yardstick. Style targets made before are kept whole."""
+    for net in measure.nets:
+        def inner(image, layers, forward=net.forward):
+            return cropped(forward(image, layers), band)
+        net.forward = inner
+    return measure
+
+
 def padded(stylizer: FrameStylizer, mode: str) -> FrameStylizer:
     """Probe: ``stylizer``'s VGG-19 convolutions padded by ``mode`` ("zeros": VGG's own; "reflect",
-    "replicate": the border is no longer a black frame the optimum paints strokes against)."""
+    "replicate": the border is no longer a black frame the optimum paints strokes against; "margin":
+    the image itself reflected ``MARGIN`` px outward, the convolutions' padding left as VGG's)."""
     for net in getattr(stylizer, "engine", stylizer).nets:   # a FrameStylizer or a judge (an engine)
+        if mode == "margin":
+            with_margin(net)
+            continue
         convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
         for m in convs[:1] if mode == "reflect-first" else convs:   # "reflect-first": conv1_1 alone
             m.padding_mode = mode.removesuffix("-first")
@@ -266,7 +315,9 @@ def run_clip(name: str, frames: list[np.ndarray], style: np.ndarray, options: St
     checked = [len(frames) // 2, len(frames) - 1]
     measure = metrics.judge([style])   # the measure keeps VGG's zero padding whatever --padding says
     # and, printed beside it, the stylising network's own (the same when it is VGG's zero padding)
-    own = measure if padding == "zeros" else padded(metrics.judge([style]), padding)
+    own = (measure if padding == "zeros" and options.pooling == "max"
+           else padded(metrics.judge([style], options), padding))
+    inside = metrics.judge([style])
     began = time.perf_counter()
     first = padded(FrameStylizer(style, options, video), padding)
     first_out = first.process(frames[0])
@@ -274,6 +325,8 @@ def run_clip(name: str, frames: list[np.ndarray], style: np.ndarray, options: St
     alone = padded(FrameStylizer(style, options, video.replace(warm_start="none")), padding)
     independent = {n: alone.process(frames[n], n) for n in checked}   # frame numbers jump: each a shot
     size = first_out.shape[:2]
+    metrics.frame_losses(inside, first_out, frames[0])   # its style targets, from the whole style image
+    interior(inside)
     region = revealed_region(frames, size)
     rows = []
     for label, (rule, _) in candidates.items():
@@ -294,9 +347,11 @@ def run_clip(name: str, frames: list[np.ndarray], style: np.ndarray, options: St
             own_ratios = [metrics.frame_losses(own, outs[n], frames[n])["style"]
                           / metrics.frame_losses(own, independent[n], frames[n])["style"] for n in checked]
             print(name, label, "style by the stylising network's own padding:", [round(r, 4) for r in own_ratios])
+        inner_ratios = [metrics.frame_losses(inside, outs[n], frames[n])["style"]
+                        / metrics.frame_losses(inside, independent[n], frames[n])["style"] for n in checked]
         big_enough = region.sum() >= 200
         row = dict(clip=name, rule=label, passes=statistics.median(iterations) + 1 / 3,
-                   style=style_ratios, checked=checked,
+                   style=style_ratios, interior=inner_ratios, checked=checked,
                    detail=detail(outs[-1], region) / detail(independent[checked[-1]], region) if big_enough else None,
                    region=float(region.mean()), ewarp=ewarp / floor if floor else None)
         rows.append(row)
@@ -316,21 +371,27 @@ def main() -> None:
                     help="which rules to run (default: all)")
     ap.add_argument("--clips", nargs="+", default=CLIPS, choices=CLIPS + ["zoom", "pan-bare"],
                     help="zoom: the pan zooming in 1%% a frame, a harder case than the three the rule must hold on")
-    ap.add_argument("--padding", default="zeros", choices=["zeros", "reflect", "replicate", "reflect-first"],
+    ap.add_argument("--padding", default="zeros", choices=["zeros", "reflect", "replicate", "reflect-first", "margin"],
                     help="probe: the stylising network's convolutions padded so (first and independent frames "
                          "too); reflect-first: conv1_1 alone reflected")
+    ap.add_argument("--pooling", default="max", choices=["max", "avg"],
+                    help="probe: the stylising network's pooling (the measure keeps VGG's max pooling)")
+    ap.add_argument("--pan-step", type=int, nargs=2, default=[12, 3], metavar=("DX", "DY"),
+                    help="probe: the pan's step a frame, in px of the 640x360 view it is cut from (at --size 160 "
+                         "a step of 16 is 4 px exactly: 32 and 64 line up with relu4_2's and relu5_1's strides)")
     ap.add_argument("--trace", action="store_true",
                     help="print each warm frame's losses at its first and last iteration (probe)")
     ap.add_argument("--out", default=os.path.join(HERE, "WARM_FRAMES.md"))
     args = ap.parse_args()
     began = time.perf_counter()
     style = images.read_image(args.style).pixels
-    options = StyleOptions(size=args.size)
+    options = StyleOptions(size=args.size, pooling=args.pooling)
+    step = tuple(args.pan_step)
     makers = {"bunny": lambda: clip_frames(args.bunny, args.frames),
               "carphone": lambda: clip_frames(args.carphone, args.frames),
-              "pan": lambda: pan_frames(args.bunny, args.frames),
-              "zoom": lambda: pan_frames(args.bunny, args.frames, zoom=0.01),
-              "pan-bare": lambda: pan_frames(args.bunny, args.frames, disc=False)}
+              "pan": lambda: pan_frames(args.bunny, args.frames, step=step),
+              "zoom": lambda: pan_frames(args.bunny, args.frames, zoom=0.01, step=step),
+              "pan-bare": lambda: pan_frames(args.bunny, args.frames, disc=False, step=step)}
     chosen = {label: CANDIDATES[label] for label in args.candidates}
     rows = [row for name in args.clips for row in run_clip(name, makers[name](), style, options, chosen,
                                                              args.padding, args.trace)]
@@ -339,7 +400,9 @@ def main() -> None:
         f"Command: `python benchmarks/warm_frames.py --size {args.size} --frames {args.frames}"
         f"{' --candidates ' + ' '.join(repr(c) for c in args.candidates) if args.candidates != list(CANDIDATES) else ''}"
         f"{' --clips ' + ' '.join(args.clips) if args.clips != CLIPS else ''}"
-        f"{' --padding ' + args.padding if args.padding != 'zeros' else ''}` "
+        f"{' --padding ' + args.padding if args.padding != 'zeros' else ''}"
+        f"{' --pooling ' + args.pooling if args.pooling != 'max' else ''}"
+        f"{' --pan-step %d %d' % step if step != (12, 3) else ''}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} "
         f"threads)  ",
@@ -347,16 +410,17 @@ def main() -> None:
         f"{os.path.basename(args.style)}, default preset; every candidate of a clip goes on from one shared "
         f"first frame.", "",
         "Candidates: " + "; ".join(f"**{label}**: {what}" for label, (_, what) in chosen.items()) + ".", "",
-        "| clip | rule | warm frame passes (median) | style / independent (frames) | revealed detail / "
-        "independent (region) | E_warp / source | meets all |",
-        "|---|---|---|---|---|---|---|",
+        "| clip | rule | warm frame passes (median) | style / independent (frames) | same, border band "
+        f"left out ({MARGIN} px) | revealed detail / independent (region) | E_warp / source | meets all |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         meets = (r["passes"] <= TARGETS["passes"] and all(s <= TARGETS["style"] for s in r["style"])
                  and (r["detail"] is None or r["detail"] >= TARGETS["detail"]))
         style_text = " / ".join(f"{s:.3f}" for s in r["style"]) + f" ({', '.join(map(str, r['checked']))})"
         detail_text = "-" if r["detail"] is None else f"{r['detail']:.2f}"
-        lines.append(f"| {r['clip']} | {r['rule']} | {r['passes']:.1f} | {style_text} | {detail_text} "
+        inner_text = " / ".join(f"{s:.3f}" for s in r["interior"])
+        lines.append(f"| {r['clip']} | {r['rule']} | {r['passes']:.1f} | {style_text} | {inner_text} | {detail_text} "
                      f"({100 * r['region']:.0f}% of pixels) | "
                      f"{'-' if r['ewarp'] is None else format(r['ewarp'], '.2f')} | {'yes' if meets else 'no'} |")
     lines += ["", f"Targets: warm frame <= {TARGETS['passes']} passes, style <= {TARGETS['style']}x independent, "
