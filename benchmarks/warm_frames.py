@@ -66,7 +66,7 @@ from vidstyle import FrameStylizer, StyleOptions, VideoOptions, images, metrics 
 from vidstyle.flow import FlowEstimator, reliability, warp  # noqa: E402
 from vidstyle.lbfgs import CURVATURE_EPS, Memory  # noqa: E402
 from vidstyle.sources import open_source  # noqa: E402
-from vidstyle.vgg import LAYER_INDEX, LAYER_NAMES  # noqa: E402
+from vidstyle.vgg import min_side  # noqa: E402
 from vidstyle.warmstart import Carry, Flow, Previous  # noqa: E402
 
 
@@ -249,11 +249,6 @@ def detail(image: np.ndarray, region: np.ndarray) -> float:
 MARGIN = 16   # px of reflected image around the picture for --padding margin (a multiple of relu5_1's stride)
 
 
-def stride(layer: str) -> int:
-    """How many image pixels one step of ``layer``'s feature map spans (2 per pooling before it)."""
-    return 2 ** sum(1 for n in LAYER_NAMES[:LAYER_INDEX[layer] + 1] if n.startswith("pool"))
-
-
 def with_margin(net: torch.nn.Module, margin: int = MARGIN) -> None:
     """Probe: ``net`` sees its image (B, 3, H, W) with ``margin`` px reflected around it, and returns the
     features of the picture alone (B, C, H_l, W_l), as without the margin: VGG's zero padding then lies
@@ -271,7 +266,7 @@ def cropped(features: dict[str, torch.Tensor], band: int) -> dict[str, torch.Ten
     """Each layer's (B, C, H_l, W_l) features without the positions within ``band`` image px of the border."""
     out = {}
     for name, f in features.items():
-        m = band // stride(name)
+        m = band // min_side([name])   # a relu/conv layer's stride: 2 per pooling before it
         out[name] = f[..., m:f.shape[-2] - m, m:f.shape[-1] - m]
     return out
 
@@ -346,7 +341,7 @@ def run_clip(name: str, frames: list[np.ndarray], style: np.ndarray, options: St
         if own is not measure:
             own_ratios = [metrics.frame_losses(own, outs[n], frames[n])["style"]
                           / metrics.frame_losses(own, independent[n], frames[n])["style"] for n in checked]
-            print(name, label, "style by the stylising network's own padding:", [round(r, 4) for r in own_ratios])
+            print(name, label, "style by the stylising network's own objective (padding, pooling):", [round(r, 4) for r in own_ratios])
         inner_ratios = [metrics.frame_losses(inside, outs[n], frames[n])["style"]
                         / metrics.frame_losses(inside, independent[n], frames[n])["style"] for n in checked]
         big_enough = region.sum() >= 200
