@@ -251,12 +251,20 @@ class Stylizer:
     @autograd_on
     @torch.no_grad()
     def content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Features of ``content`` (1, 3, H, W) at the content layers (tile by tile when the image is tiled)."""
+        """Features of ``content`` (1, 3, H, W) at the content layers (tile by tile when the image is tiled), float32.
+
+        Made in the precision the objective evaluates in (bf16 convolutions where ``self.bf16``): a
+        target made in fp32 would sit off the bf16 features of the content image itself, and the
+        content term could not reach 0 there (relative error ~2e-5 on a bf16 CPU).
+        """
         tile = self.tile_for(*content.shape[2:])
-        if tile is not None:
-            return tiled_features(self.net, normal(content), self.options.content_layers, tile,
-                                  self.options.tile_halo)
-        return {n: f.clone() for n, f in self.net(normal(content), self.options.content_layers).items()}
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            if tile is not None:
+                feats = tiled_features(self.net, normal(content), self.options.content_layers, tile,
+                                       self.options.tile_halo)
+            else:
+                feats = self.net(normal(content), self.options.content_layers)
+        return {n: f.float().clone() for n, f in feats.items()}
 
     def tile_for(self, height: int, width: int) -> int | None:
         """The tile side an image of (height, width) runs with (``StyleOptions.tile``), or None: untiled.
