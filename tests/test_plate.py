@@ -89,9 +89,10 @@ def test_an_exr_with_alpha_is_unpremultiplied_stylised_and_premultiplied_back(ca
     assert out_alpha is not None and np.array_equal(out_alpha, alpha)          # bit for bit
     transparent = alpha == 0
     assert transparent.any() and not rgb[transparent].any()                     # (0, 0, 0, 0) stays
-    # The highlight is not clipped at 1 (the sRGB curve did): stylised, most of it stays far above.
+    # The highlight is not clipped at 1 (the sRGB curve did): stylised, most of it stays far above
+    # (its median 3.5 with average pooling's strokes, 4+ with max pooling's).
     brightest = (rgb[6:14, 20:30] / alpha[6:14, 20:30, None].astype(np.float32)).max(axis=-1)
-    assert (brightest > 1.0).mean() > 0.8 and np.median(brightest) > 4.0
+    assert (brightest > 1.0).mean() > 0.8 and np.median(brightest) > 2.5
 
 
 def test_an_rgba_sequence_keeps_each_frames_alpha_and_a_video_output_warns(style, tmp_path):
@@ -259,7 +260,7 @@ def test_two_mattes_paint_each_half_in_its_own_style(style, tmp_path):
     left, right = half_mattes(h, w)
     opts = StyleOptions(size=None, iterations=40, tolerance=0.0, device="cpu")
     out = FrameStylizer([style, str(tmp_path / "dots.png")], opts, VOPTS).process(content, masks=[left, right])
-    judge = {k: metrics.judge([s]) for k, s in (("first", first), ("second", second))}
+    judge = {k: metrics.judge([s], opts) for k, s in (("first", first), ("second", second))}   # the painting network
     halves = {"left": out[:, : w // 2], "right": out[:, w // 2:]}
     sources = {"left": content[:, : w // 2], "right": content[:, w // 2:]}
 

@@ -146,15 +146,23 @@ def _pairs_of(source: FrameSource, styled: FrameSource):
     yield from ((b.number, a.number, a.pixels, b.pixels) for a, b in zip(source.frames(), styled.frames()))
 
 
+# The yardstick: VGG-19 as it was trained (max pooling), whatever network a render painted with
+# (StyleOptions' default is the paper's average pooling), so that measures compare across settings
+# and versions. A network judges its own kind of image best (an average-pooled frame's style loss is
+# about twice a max-pooled one's by this yardstick and the other way round by the other), so
+# compare a render's losses with renders made by the same network, never across poolings.
+YARDSTICK = StyleOptions(pooling="max")
+
+
 def judge(styles: Sequence[np.ndarray], options: StyleOptions | None = None):
     """A ``Stylizer`` that measures rather than paints: content and style weight 1 (style 0 without styles), fp32.
 
     ``options``: the layers, pooling and weights file of the loss network
-    (default StyleOptions()); every frame is measured at its own size.
+    (default ``YARDSTICK``); every frame is measured at its own size.
     """
     from .engine import Stylizer  # torch and the network load only when losses are wanted
 
-    options = (options or StyleOptions()).replace(content_weight=1.0, style_weight=1.0 if styles else 0.0,
+    options = (options or YARDSTICK).replace(content_weight=1.0, style_weight=1.0 if styles else 0.0,
                                                   tv_weight=0.0, precision="fp32", size=None)
     return Stylizer(list(styles), options)
 
@@ -179,7 +187,7 @@ def check(source_path: str, styled_path: str, styles: Sequence[str] | None = Non
     Frames are compared at the stylised clip's size (the source is resized
     to it). ``styles``: the style image(s), for the style loss (None: not
     measured). ``options``: layers, pooling and weights of the loss network
-    (default StyleOptions()); loss weights are set to 1. ``callback(done,
+    (default ``YARDSTICK``); loss weights are set to 1. ``callback(done,
     total)`` after each frame. ``cuts``: where shots start, as the render
     was told (``VideoOptions.cuts``: "auto", "none" or frame numbers); the
     render's own shot rule (``shots.ShotTracker``) decides, and pairs across
@@ -242,5 +250,5 @@ def check(source_path: str, styled_path: str, styles: Sequence[str] | None = Non
         content_loss=statistics.fmean(content_l), flicker=flicker, cuts=cut_frames, pairs=pairs)
 
 
-__all__ = ["PairRecord", "StabilityReport", "check", "farneback_flow", "frame_losses", "judge", "occlusion_mask",
-           "pair_errors", "warping_error"]
+__all__ = ["PairRecord", "StabilityReport", "YARDSTICK", "check", "farneback_flow", "frame_losses", "judge",
+           "occlusion_mask", "pair_errors", "warping_error"]

@@ -9,7 +9,6 @@ from typing import List, Optional
 import typer
 
 from .. import metrics
-from ..options import StyleOptions
 from .app import app, frame_progress, reported_errors
 from .options import DEFAULTS, VIDEO_DEFAULTS, parse_cuts
 
@@ -36,7 +35,7 @@ def check(
     DIS flow vidstyle stylises with. Frames are compared at STYLED's size.
     """
     with reported_errors():
-        options = StyleOptions(device=device)
+        options = metrics.YARDSTICK.replace(device=device)
         with frame_progress(quiet or as_json, "checking") as callback:
             report = metrics.check(str(source), str(styled), [str(p) for p in style] if style else None,
                                    options, callback=callback, cuts=parse_cuts(cuts))
