@@ -217,6 +217,9 @@ def main() -> None:
                          f"{r['content'] / b['content']:.3f} | {r['first_its']:.0f} / {b['first_its']:.0f} | "
                          f"{r['later_its']:.0f} / {b['later_its']:.0f} | {r['first']:.1f} / {b['first']:.1f} | "
                          f"{(r['later'] / r['first']) / (b['later'] / b['first']):.3f} |")
+        lines += ["", "Style and content losses (vidstyle check's, VGG-19 with max pooling) compare only trees that "
+                      "paint with one network: an average-pooled tree against a max-pooled one is compared by "
+                      "benchmarks/quality.py, each against its own independent frames."]
     lines += ["", "Engine cost per iteration (same process, same layers, size and precision; medians):", "",
               "| size | precision | engine s / iteration | bare VGG-19 forward+backward s | ratio |",
               "|---|---|---|---|---|",
