@@ -19,9 +19,10 @@ def test_optimisation_lowers_content_and_style_loss_together():
     # while the style term drops: that is the trade-off, not a bug).
     seen = []
     vidstyle.stylize_image(make_content(), make_style(), StyleOptions(**{**FAST, "iterations": 30}),
-                           init="noise", style_weight=1.0, callback=seen.append)
+                           init="noise", style_weight=1.0, pooling="max", callback=seen.append)
     first, last = seen[0], seen[-1]
-    assert last.losses["content"] < 0.7 * first.losses["content"]   # 0.64 with average pooling
+    # Max pooling: the balance these bounds were set for (average pooling paints more: content 0.64).
+    assert last.losses["content"] < 0.6 * first.losses["content"]
     assert last.losses["style"] < 0.85 * first.losses["style"]
 
 
