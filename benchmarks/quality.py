@@ -57,12 +57,13 @@ from vidstyle.sources import open_sequence, open_source  # noqa: E402
 TARGETS = dict(style=1.05, hf=0.9, passes=12, later=0.2, versus_base=1.03)
 
 
-def render(cli: str, clip: str, style: str, size: int, frames: str, mode: str, folder: str) -> tuple[dict, float]:
-    """One `vidstyle` process with ``cli``: (its --report, wall seconds)."""
+def render(cli: str, clip: str, style: str, size: int, frames: str, mode: str, folder: str,
+           extra: tuple[str, ...] | list[str] = ()) -> tuple[dict, float]:
+    """One `vidstyle` process with ``cli`` (``extra``: more options): (its --report, wall seconds)."""
     os.makedirs(folder, exist_ok=True)
     report = os.path.join(folder, "report.json")
     cmd = [sys.executable, cli, clip, style, "-o", os.path.join(folder, "f.####.png"), "--size", str(size),
-           "--frames", frames, "--warm-start", mode, "--report", report, "-q", "--overwrite"]
+           "--frames", frames, "--warm-start", mode, "--report", report, "-q", "--overwrite", *extra]
     began = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - began

@@ -36,10 +36,11 @@ DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # among them, whose warm frames all run to the cap (11 iterations + the content
 # targets' forward = 11.3 VGG passes, issue #18's limit is 12).
 #
-# standard's tolerance (0.5% over 20 iterations) is where vidstyle's own L-BFGS
-# reaches the loss torch's L-BFGS stopped at with 0.1% (benchmarks/FIRST_FRAME.md:
-# 164 iterations and 0.6036 against a5dd93a's 149 and 0.6058; at 0.1% ours ran
-# all 300 for 1.4% less loss). draft's and high's were not re-measured.
+# standard's tolerance (0.5% over 20 iterations) stops a first frame within 1.4%
+# of the lowest loss its 300 iterations reach, as close as torch's L-BFGS got at
+# 0.1% in a5dd93a (benchmarks/FIRST_FRAME.md, 256 px: 149 iterations against
+# a5dd93a's 141, each 1.014 of its own lowest; FIRST_FRAME_512.md, 512 px: 164,
+# 1.014, against 91, 1.022). draft's and high's were not re-measured.
 PRESETS: dict[str, dict[str, object]] = {
     "draft": dict(size=256, gpu_size=640, iterations=150, scales=1, tolerance=3e-3, warm_iterations=8),
     "standard": dict(size=512, gpu_size=1280, iterations=300, scales=1, tolerance=5e-3, warm_iterations=11),
