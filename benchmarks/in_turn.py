@@ -4,9 +4,10 @@
                                  [--out benchmarks/IN_TURN.md]
 
 quality.py and suite.py render each tree once, one after the other; on a
-shared 2-core host a bare VGG-19 pass moves between 0.66 s and 1.19 s within
-a minute (512 px, session 14), so a whole tree can come out 1.8x slower than
-the other for nothing it does. This script asks only "is one tree slower an
+shared 2-core host the same 10 warm iterations at 512 px read 11.9 s against
+11.9 s in one session and 18.0 s against 9.9 s in the next (QUALITY_512.md,
+sessions 13 and 14), so a whole tree can come out 1.8x slower than the other
+for nothing it does. This script asks only "is one tree slower an
 iteration?": short runs (the first ``--frames`` frames, the first frame
 capped at ``--iterations``), the trees alternating ``--rounds`` times, each
 round's ratio taken between two runs minutes apart. Seconds per iteration
@@ -39,7 +40,7 @@ from suite import SHARED, cpu_name, publish, tree  # noqa: E402
 def per_iteration(report: dict) -> tuple[float, float]:
     """(first frame's seconds an iteration, the median warm frame's) of one run's --report."""
     frames = report["frames"]
-    first = [f for f in frames if f["shot_start"]][0]
+    first = next(f for f in frames if f["shot_start"])
     warm = [f["seconds"] / f["iterations"] for f in frames if not f["shot_start"] and f["iterations"]]
     return first["seconds"] / first["iterations"], statistics.median(warm)
 
