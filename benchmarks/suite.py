@@ -115,20 +115,28 @@ def timed(cmd: list[str], cwd: str | None = None) -> tuple[float, float]:
 
 
 def measure(clip: str, style: str, mode: str, frames: int, size: int, repeats: int,
-            cli: str = os.path.join(ROOT, "cli.py")) -> dict:
-    runs = []
+            clis: dict[str, str]) -> dict[str, dict]:
+    """``mode`` run ``repeats`` times by each tree in ``clis`` ({name: cli.py}), the trees alternating.
+
+    Run by run (this, base, this, base, ...): a slow stretch of a shared
+    host then falls on both trees, not on the one whose turn it was
+    (seconds moved 1.8x between identical runs here, QUALITY_512.md).
+    Returns each tree's medians over its runs.
+    """
+    runs: dict[str, list[dict]] = {name: [] for name in clis}
     for r in range(repeats):
-        with tempfile.TemporaryDirectory() as tmp:
-            run = run_mode(clip, style, mode, frames, size, tmp, cli)
-            rows = run["report"]["frames"]
-            quality = metrics.check(clip, run["pattern"], [style])
-            runs.append(dict(
-                first=rows[0]["seconds"], later=statistics.median(f["seconds"] for f in rows[1:]),
-                first_its=rows[0]["iterations"], later_its=statistics.median(f["iterations"] for f in rows[1:]),
-                peak=run["peak_mib"], wall=run["wall"], ewarp=quality.ewarp, source=quality.ewarp_source,
-                style=quality.style_loss, content=quality.content_loss))
-            print(mode, r, {k: round(v, 6) for k, v in runs[-1].items()}, flush=True)
-    return {k: statistics.median(run[k] for run in runs) for k in runs[0]}
+        for name, cli in clis.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                run = run_mode(clip, style, mode, frames, size, tmp, cli)
+                rows = run["report"]["frames"]
+                quality = metrics.check(clip, run["pattern"], [style])
+                runs[name].append(dict(
+                    first=rows[0]["seconds"], later=statistics.median(f["seconds"] for f in rows[1:]),
+                    first_its=rows[0]["iterations"], later_its=statistics.median(f["iterations"] for f in rows[1:]),
+                    peak=run["peak_mib"], wall=run["wall"], ewarp=quality.ewarp, source=quality.ewarp_source,
+                    style=quality.style_loss, content=quality.content_loss))
+                print(name, mode, r, {k: round(v, 6) for k, v in runs[name][-1].items()}, flush=True)
+    return {name: {k: statistics.median(run[k] for run in rs) for k in rs[0]} for name, rs in runs.items()}
 
 
 def arguments(doc: str, out: str) -> argparse.ArgumentParser:
@@ -156,15 +164,14 @@ def main() -> None:
     args = ap.parse_args()
     check_inputs(args)
     began = time.perf_counter()
-    rows = {mode: measure(args.clip, args.style, mode, args.frames, args.size, args.repeats) for mode in args.modes}
-    before = {}
-    if args.base:
-        with tree(args.base) as cli:
-            before = {mode: measure(args.clip, args.style, mode, args.frames, args.size, args.repeats, cli)
-                      for mode in args.modes}
+    with (tree(args.base) if args.base else contextlib.nullcontext()) as base_cli:
+        clis = {"this": os.path.join(ROOT, "cli.py"), **({"base": base_cli} if args.base else {})}
+        measured = {mode: measure(args.clip, args.style, mode, args.frames, args.size, args.repeats, clis)
+                    for mode in args.modes}
+    rows = {mode: m["this"] for mode, m in measured.items()}
+    before = {mode: m["base"] for mode, m in measured.items()} if args.base else {}
     content, style_px = first_frame(args.clip), images.read_image(args.style).pixels
-    engine = [per_iteration(content, style_px, args.size, "auto") for _ in range(args.repeats)]
-    iteration = {k: statistics.median(e[k] for e in engine) for k in ("engine", "bare", "ratio")}
+    iteration = per_iteration(content, style_px, args.size, "auto", args.repeats)
 
     preset = PRESETS[DEFAULT_PRESET]
     base = rows.get("none")
@@ -178,11 +185,11 @@ def main() -> None:
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
         f"no GPU used  ",
-        f"Input: first {args.frames} frames of {os.path.basename(args.clip)} at {engine[0]['size']}, style "
+        f"Input: first {args.frames} frames of {os.path.basename(args.clip)} at {iteration['size']}, style "
         f"{os.path.basename(args.style)}; preset {DEFAULT_PRESET} (first frame of a shot: up to "
         f"{preset['iterations']} iterations, later frames: up to {preset['warm_iterations']}, early stop at "
         f"tolerance {preset['tolerance']:g}); each mode run {args.repeats} times as a fresh `vidstyle` process, "
-        f"medians shown.", "",
+        f"medians shown{'; the two trees alternate run by run' if args.base else ''}.", "",
         f"Source clip's own E_warp (the floor the flow's error sets): {source:.6f}", "",
         "| warm start | first frame s | later frame s | later / first | iterations first / later | peak memory MiB "
         "| E_warp | E_warp / none | E_warp / source | style loss | style / none | content loss |",
@@ -206,7 +213,7 @@ def main() -> None:
             lines.append(f"| {name} | {value:.3f} | <= {limit} | {'yes' if value <= limit else 'NO'} |")
         lines.append(f"| E_warp flow / source (the floor is 1) | {f['ewarp'] / f['source']:.2f} | - | - |")
     if before:
-        lines += ["", f"Against commit {args.base}, run after this tree on the same machine (this / base; issue #18: "
+        lines += ["", f"Against commit {args.base}, the trees run in turn on the same machine (this / base; issue #18: "
                       f"within 1.03, or lower):", "",
                   "| warm start | E_warp | style loss | content loss | first iterations | later iterations | "
                   "first frame s | later / first |",
@@ -220,11 +227,12 @@ def main() -> None:
         lines += ["", "Style and content losses (vidstyle check's, VGG-19 with max pooling) compare only trees that "
                       "paint with one network: an average-pooled tree against a max-pooled one is compared by "
                       "benchmarks/quality.py, each against its own independent frames."]
-    lines += ["", "Engine cost per iteration (same process, same layers, size and precision; medians):", "",
-              "| size | precision | engine s / iteration | bare VGG-19 forward+backward s | ratio |",
+    lines += ["", "Engine cost per iteration (benchmarks/engine_speed.py's part A: same process, same network, "
+                  "size and precision, a bare pass between every two iterations; medians):", "",
+              "| size | precision | engine s / iteration | bare VGG-19 forward+backward s | paired ratio |",
               "|---|---|---|---|---|",
-              f"| {engine[0]['size']} | {engine[0]['precision']} | {iteration['engine']:.3f} | "
-              f"{iteration['bare']:.3f} | {iteration['ratio']:.2f}x |"]
+              f"| {iteration['size']} | {iteration['precision']} | {iteration['engine']:.3f} | "
+              f"{iteration['bare']:.3f} | {iteration['ratio']:.3f}x |"]
     with open(args.out, "w") as handle:
         handle.write("\n".join(lines) + "\n")
     print("\n".join(lines))

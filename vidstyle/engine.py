@@ -29,7 +29,7 @@ from .options import StyleOptions
 from .schedule import Outcome, Plan, Progress, ProgressCallback, coarse_to_fine, level_sizes, levels_for
 from .terms import Content, GuidedStyle, Style, Term, TotalVariation
 from .tiles import TiledObjective, auto_tile, check_options, one_tile, tiled_features, tiled_grams
-from .vgg import LAYER_INDEX, build_network, min_side
+from .vgg import LAYER_INDEX, VGG19Features, build_network, min_side
 
 
 def resolve_device(name: str) -> torch.device:
@@ -118,11 +118,12 @@ class Stylizer:
     of content loss alone, as ``vidstyle check`` uses without ``--style``).
     """
 
-    # On CUDA: ask cuDNN for deterministic kernels (the same seed gives the same bytes), and keep
-    # tensors in NCHW. Both are switches for benchmarks/gpu.py, which measures what the other
-    # choice would gain; on the CPU neither changes anything.
+    # On CUDA: ask cuDNN for deterministic kernels (the same seed gives the same bytes); on the CPU
+    # this changes nothing. The network's memory layout: None keeps the feature maps channels-last
+    # on the CPU (measured faster: ``VGG19Features.use_channels_last``) and NCHW elsewhere (on CUDA
+    # not yet measured). Both are switches for benchmarks/gpu.py, which measures the other choice.
     deterministic = True
-    channels_last = False
+    channels_last: bool | None = None
 
     @autograd_on
     def __init__(self, styles: Sequence[np.ndarray], options: StyleOptions | None = None):
@@ -138,16 +139,14 @@ class Stylizer:
         self.devices = resolve_devices(options.device)   # several: a tiled image's tiles spread over them
         self.device = self.devices[0]
         self.layers = tuple(dict.fromkeys(options.content_layers + options.style_layers))
-        self.net = build_network(self.layers, weights=options.weights, pooling=options.pooling,
-                                 preprocessing=options.preprocessing, device=self.device)
-        nets = {self.device: self.net}
-        for d in self.devices[1:]:
+        nets: dict[torch.device, VGG19Features] = {}
+        for d in self.devices:
             if d not in nets:
+                layout = d.type == "cpu" if self.channels_last is None else self.channels_last
                 nets[d] = build_network(self.layers, weights=options.weights, pooling=options.pooling,
-                                        preprocessing=options.preprocessing, device=d)
+                                        preprocessing=options.preprocessing, device=d, channels_last=layout)
         self.nets = [nets[d] for d in self.devices]
-        if self.channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
+        self.net = self.nets[0]
         self.styles = list(styles)
         self.bf16 = use_bf16(options.precision, self.device)
         self.min_side = min_side(self.layers)
@@ -328,7 +327,7 @@ class Stylizer:
         tile = self.tile_for(*content.shape[2:])
         if tile is not None:
             return TiledObjective(self.nets, terms, tile, self.options.tile_halo, bf16=self.bf16)
-        return Objective(self.net, terms, bf16=self.bf16, channels_last=self.channels_last)
+        return Objective(self.net, terms, bf16=self.bf16)
 
     # -- one image -----------------------------------------------------------------------------------
 

@@ -26,8 +26,10 @@ EPS = 1e-8   # keeps a relative error finite against an all-zero target
 
 
 class _Gram(torch.autograd.Function):
-    """``F F^T / M`` for F (B, C, M) -> float32 (B, C, C), with a one-product backward.
+    """``F F^T / M`` -> float32 (B, C, C), with a one-product backward.
 
+    F comes as (B, C, M), or as (B, M, C) when ``by_rows`` (a channels-last
+    map's own memory, read without a copy; the product is then F^T F).
     Autograd's generic backward of ``bmm(F, F^T)`` does two (C x C) @ (C x M)
     products; since the gradient of F F^T is ``(G' + G'^T) F``, one suffices.
     The product runs in F's dtype (bf16 when the network does), the small
@@ -37,53 +39,69 @@ class _Gram(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, flat: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, flat: torch.Tensor, by_rows: bool) -> torch.Tensor:
         ctx.save_for_backward(flat)
+        ctx.by_rows = by_rows
         out_dtype = torch.promote_types(flat.dtype, torch.float32)  # bf16 -> fp32, fp64 stays
-        return torch.bmm(flat, flat.transpose(1, 2)).to(out_dtype) / flat.shape[2]
+        rows = flat.transpose(1, 2) if by_rows else flat            # (B, C, M) either way
+        return torch.bmm(rows, rows.transpose(1, 2)).to(out_dtype) / rows.shape[2]
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (flat,) = ctx.saved_tensors
-        sym = ((grad + grad.transpose(1, 2)) / flat.shape[2]).to(flat.dtype)
-        return torch.bmm(sym, flat)
+        m = flat.shape[1] if ctx.by_rows else flat.shape[2]
+        sym = ((grad + grad.transpose(1, 2)) / m).to(flat.dtype)   # (B, C, C), symmetric
+        return (torch.bmm(flat, sym) if ctx.by_rows else torch.bmm(sym, flat)), None
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:
-    """Gram matrix ``F F^T / (H W)``: (B, C, H, W) -> (B, C, C), at least float32."""
+    """Gram matrix ``F F^T / (H W)``: (B, C, H, W) -> (B, C, C), at least float32.
+
+    Reads NCHW and channels-last maps where they lie (``vgg.VGG19Features.use_channels_last``).
+    """
     if features.dim() != 4:
         raise ValueError(f"gram expects (B, C, H, W), got {tuple(features.shape)}")
     b, c, h, w = features.shape
-    return _Gram.apply(features.reshape(b, c, h * w))
+    if not features.is_contiguous() and features.is_contiguous(memory_format=torch.channels_last):
+        return _Gram.apply(features.permute(0, 2, 3, 1).reshape(b, h * w, c), True)
+    return _Gram.apply(features.reshape(b, c, h * w), False)
 
 
-def relative_mse(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``mean((value - target)^2) / mean(target^2)``: same shapes -> scalar."""
+def power(target: torch.Tensor) -> torch.Tensor:
+    """``mean(target^2) + EPS``, relative_mse's denominator: any shape -> scalar (a term makes it once)."""
+    return target.pow(2).mean() + EPS
+
+
+def relative_mse(value: torch.Tensor, target: torch.Tensor, target_power: torch.Tensor | None = None) -> torch.Tensor:
+    """``mean((value - target)^2) / mean(target^2)``: same shapes -> scalar (``target_power``: ``power(target)``)."""
     if value.shape != target.shape:
         raise ValueError(f"shape mismatch: {tuple(value.shape)} vs {tuple(target.shape)}")
-    return (value - target).pow(2).mean() / (target.pow(2).mean() + EPS)
+    # mse_loss is one fused operation forward and one backward (sub, pow and mean were three each)
+    return torch.nn.functional.mse_loss(value, target) / (power(target) if target_power is None else target_power)
 
 
-def content_loss(features: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
+def content_loss(features: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],
+                 powers: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """Mean relative feature error over the content layers -> scalar.
 
-    ``features[l]`` and ``targets[l]`` are (B, C_l, H_l, W_l).
+    ``features[l]`` and ``targets[l]`` are (B, C_l, H_l, W_l); ``powers[l]``: ``power(targets[l])``, if made.
     """
-    terms = [relative_mse(features[name], target) for name, target in targets.items()]
+    terms = [relative_mse(features[name], target, None if powers is None else powers[name])
+             for name, target in targets.items()]
     return torch.stack(terms).mean()
 
 
 def style_loss(features: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor],
-               layer_weights: dict[str, float]) -> torch.Tensor:
+               layer_weights: dict[str, float], powers: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """Weighted relative Gram error over the style layers -> scalar.
 
     ``features[l]``: (B, C_l, H_l, W_l); ``target_grams[l]``: (B or 1, C_l, C_l);
-    ``layer_weights`` sum to 1.
+    ``layer_weights`` sum to 1; ``powers[l]``: ``power(target_grams[l])``, if made.
     """
     total = None
     for name, target in target_grams.items():
         g = gram(features[name])
-        term = layer_weights[name] * relative_mse(g, target.expand_as(g))
+        term = layer_weights[name] * relative_mse(g, target.expand_as(g), None if powers is None else powers[name])
         total = term if total is None else total + term
     return total
 

@@ -31,28 +31,27 @@ class Evaluation:
 class Objective:
     """``sum(term.weight * term.value(image, features))`` (see the module doc).
 
-    ``net``: a ``vgg.VGG19Features``; ``terms``: with distinct names;
-    ``bf16``: run the convolutions (and the Gram products) in bfloat16, the
-    terms summed in float32; ``channels_last``: the network's memory layout
-    (a GPU switch; the image itself stays contiguous for the optimiser).
+    ``net``: a ``vgg.VGG19Features`` (its memory layout is its own: the
+    image itself stays contiguous for the optimiser); ``terms``: with
+    distinct names; ``bf16``: run the convolutions (and the Gram products)
+    in bfloat16, the terms summed in float32.
     """
 
-    def __init__(self, net, terms: Sequence[Term], *, bf16: bool = False, channels_last: bool = False):
+    def __init__(self, net, terms: Sequence[Term], *, bf16: bool = False):
         names = [t.name for t in terms]
         if len(set(names)) != len(names):
             raise ValueError(f"two terms share a name: {names}")
         self.net, self.terms = net, list(terms)
         self.layers = layers_of(self.terms)
-        self.bf16, self.channels_last = bf16, channels_last
+        self.bf16 = bf16
         self.device_type = next(net.parameters()).device.type
 
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The total and each term's weighted value at ``image`` (1, 3, H, W): scalar tensors, in the graph."""
         features = {}
         if self.layers:
-            net_input = image.contiguous(memory_format=torch.channels_last) if self.channels_last else image
             with torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.bf16):
-                features = self.net(net_input, self.layers)
+                features = self.net(image, self.layers)
         parts = {t.name: t.weight * t.value(image, features) for t in self.terms}
         total = sum(parts.values(), image.new_zeros(()))
         return total, parts

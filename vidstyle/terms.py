@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 
 import torch
 
-from .losses import EPS, content_loss, gram, relative_mse, style_loss, temporal_loss, tv_loss
+from .losses import content_loss, gram, power, relative_mse, style_loss, temporal_loss, tv_loss
 
 
 class Term:
@@ -65,10 +65,11 @@ class Content(Term):
         super().__init__(weight)
         self.targets = dict(targets)
         self.layers = tuple(self.targets)
+        self.powers = {n: power(t) for n, t in self.targets.items()}   # the targets' scale, once
 
     def value(self, image, features):
         # Features may be bf16 (the network's autocast); the error is summed in float32.
-        return content_loss({n: features[n].float() for n in self.layers}, self.targets)
+        return content_loss({n: features[n].float() for n in self.layers}, self.targets, self.powers)
 
     def tile_sums(self, inner, window):
         out = {}
@@ -79,7 +80,7 @@ class Content(Term):
 
     def from_sums(self, sums, window):
         # content_loss's relative_mse: the mean squared error over the target's mean square, per layer.
-        return torch.stack([sums[n] / self.targets[n].numel() / (self.targets[n].pow(2).mean() + EPS)
+        return torch.stack([sums[n] / self.targets[n].numel() / self.powers[n]
                             for n in self.layers]).mean()
 
 
@@ -97,9 +98,10 @@ class Style(Term):
         self.targets = dict(targets)
         self.layer_weights = dict(layer_weights)
         self.layers = tuple(self.targets)
+        self.powers = {n: power(t) for n, t in self.targets.items()}   # the targets' scale, once
 
     def value(self, image, features):
-        return style_loss(features, self.targets, self.layer_weights)
+        return style_loss(features, self.targets, self.layer_weights, self.powers)
 
     def tile_sums(self, inner, window):
         return {n: gram(inner[n]) * (inner[n].shape[2] * inner[n].shape[3]) for n in self.layers}
@@ -109,7 +111,7 @@ class Style(Term):
         for n, target in self.targets.items():
             h, w = window.full(n)
             g = sums[n] / (h * w)   # the whole image's Gram: F F^T over its positions
-            term = self.layer_weights[n] * relative_mse(g, target.expand_as(g))
+            term = self.layer_weights[n] * relative_mse(g, target.expand_as(g), self.powers[n])
             total = term if total is None else total + term
         return total
 
