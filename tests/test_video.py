@@ -188,6 +188,21 @@ def test_interrupted_run_resumes_to_identical_frames(style, tmp_path):
         assert digest(tmp_path / f"straight.{n}.png") == digest(tmp_path / f"resumed.{n}.png")
 
 
+def test_memory_checkpoints_are_gathered_on_the_rendering_thread(style, tmp_path, monkeypatch):
+    # Memory.to_state runs torch operations. Run on the writer's thread, the first of them started a
+    # second OpenMP team, and on a 2-core CPU every warm frame after the first checkpoint took ~2x as
+    # long an iteration (session 15): the checkpoint must be made where the frames are rendered.
+    import threading
+
+    from vidstyle.lbfgs import Memory
+    threads = []
+    to_state = Memory.to_state
+    monkeypatch.setattr(Memory, "to_state", lambda self: threads.append(threading.current_thread()) or to_state(self))
+    pattern = sequence(tmp_path / "in", moving_square(3))
+    vidstyle.stylize_video(pattern, style, str(tmp_path / "o.####.png"), OPTS, VOPTS)
+    assert threads and all(t is threading.main_thread() for t in threads)   # the shot's start was checkpointed
+
+
 def test_a_run_killed_between_checkpoints_goes_back_and_gives_the_same_frames(style, tmp_path):
     # Warm frames go on from the previous frame's L-BFGS memory. A graceful stop keeps it; a kill
     # does not, so the rerun goes back to the last memory checkpoint (the shot's start here) and

@@ -407,15 +407,22 @@ class WorkFolder:
         return sorted((int(m.group(1)), os.path.join(self.memories, name)) for m, name in found
                       if m and m.group(2) == "pt")
 
-    def save_memory(self, number: int, key: str, memory: Memory | None, keep: int = 2) -> None:
-        """Checkpoint the processor's memory after frame ``number`` (atomically); keep the last ``keep``."""
-        if memory is None:
+    def save_memory(self, number: int, key: str, state: dict | None, keep: int = 2) -> None:
+        """Checkpoint the optimiser's memory after frame ``number`` (atomically); keep the last ``keep``.
+
+        ``state``: ``Memory.to_state()``, made by the caller on the thread that renders. It runs
+        torch operations, and torch's first operation on another thread (this is called on the
+        writer's) starts a second OpenMP team: on a 2-core CPU the renderer's own team then sleeps
+        between operations, and every warm frame after the first checkpoint took ~2x as long an
+        iteration (session 15, docs/DEVELOPING.md). Writing the bytes runs no parallel operation.
+        """
+        if state is None:
             return
         path = self._memory_path(number, key)
 
         def write(tmp: str) -> None:
             try:
-                torch.save(memory.to_state(), tmp)
+                torch.save(state, tmp)
             except RuntimeError as exc:   # how torch says a write failed (a full disk, a file-size limit)
                 raise OutputError(f"cannot save the optimiser's memory in the work folder {self.root}: the write "
                                   f"failed as on a full disk ({str(exc).splitlines()[0].strip()}); free some "

@@ -38,6 +38,7 @@ from typing import Callable, Sequence
 
 from . import images, mattes, media
 from .errors import InputError
+from .lbfgs import Memory
 from .options import MEMORY_CHECKPOINT_EVERY, StyleOptions, VideoOptions
 from .preflight import Job, prepare
 from .resume import Decision, WorkFolder
@@ -192,6 +193,11 @@ def _put(q: queue.Queue, item, stage: _Stage | None = None, stop: threading.Even
                 raise stage.error or InputError("a background stage of the run stopped")
 
 
+def _state(memory: Memory | None) -> dict | None:
+    """The checkpoint of ``memory`` (``Memory.to_state``), or None without one."""
+    return None if memory is None else memory.to_state()
+
+
 def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callback: VideoCallback | None,
             report_path: PathLike | None, encoder: media.Encoder | None) -> None:
     """Every frame of the job in order: reuse what is stored and still valid, stylise the rest.
@@ -275,8 +281,9 @@ def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callb
                 rendered_in_shot = True
             (summary.frames if kept else summary.warmup).append(record)
             checkpoint = stored is None and (src.shot_start or src.number % MEMORY_CHECKPOINT_EVERY == 0)
+            # The checkpoint's tensors are gathered here, on the rendering thread (WorkFolder.save_memory).
             _put(finished, (src, out, frame, stored is None, kept, record.stages,
-                            carry.memory if checkpoint else None), writer)
+                            _state(carry.memory) if checkpoint else None), writer)
             if stored is None:
                 handed = (src, carry.memory)
             if report_path and time.perf_counter() - last_report > REPORT_EVERY_S:
@@ -303,7 +310,7 @@ def _render(job: Job, work: WorkFolder, summary: RunSummary, start: float, callb
                 _put(finished, _ABORT, writer)
                 writer.join()
             if handed is not None and writer.error is None:
-                work.save_memory(handed[0].number, handed[0].key, handed[1])
+                work.save_memory(handed[0].number, handed[0].key, _state(handed[1]))
         except BaseException:   # the writer failed too: the first error is the one to report
             pass
         raise
@@ -341,11 +348,11 @@ def _write(job: Job, work: WorkFolder, finished: queue.Queue, encoder: media.Enc
         item = finished.get()
         if item is _END or item is _ABORT:
             return
-        src, pixels, frame, new, kept, stages, memory = item
+        src, pixels, frame, new, kept, stages, state = item
         t0 = time.perf_counter()
         if new:
             work.save(src.number, src.key, pixels)
-            work.save_memory(src.number, src.key, memory)
+            work.save_memory(src.number, src.key, state)
         t1 = time.perf_counter()
         stages["store"] = t1 - t0
         if kept and src.coverage is not None:
