@@ -83,7 +83,7 @@ def per_iteration(content: np.ndarray, style: np.ndarray, long_side: int, determ
         bare_s = statistics.median(bare[3:])
         return dict(size=f"{w}x{h}", bf16=st.bf16, engine=engine, bare=bare_s, ratio=engine / bare_s)
     finally:
-        Stylizer.deterministic, Stylizer.channels_last = True, False
+        Stylizer.deterministic, Stylizer.channels_last = True, None   # the defaults
 
 
 def tiled(content: np.ndarray, style: np.ndarray, size: tuple[int, int], tile: int | str, device: str,
