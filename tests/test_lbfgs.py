@@ -82,3 +82,33 @@ def test_a_memory_is_a_value_that_round_trips_and_moves():
     assert len(Memory.from_state(Memory().to_state())) == 0     # an empty memory is a memory too
     with pytest.raises(ValueError):
         Memory.from_state({"format": "torch.optim", "H_diag": 1})
+
+
+def two_loop(memory: Memory, g: torch.Tensor) -> torch.Tensor:
+    """-H g by Nocedal & Wright's algorithm 7.4, the textbook form, from a memory's pairs."""
+    q, alphas = g.clone().double(), []
+    pairs = [(s.double(), y.double()) for s, y in zip(memory.steps, memory.changes)]
+    for s, y in reversed(pairs):
+        alphas.append(s.dot(q) / y.dot(s))
+        q -= alphas[-1] * y
+    r = memory.scale * q
+    for (s, y), alpha in zip(pairs, reversed(alphas)):
+        r += s * (alpha - y.dot(r) / y.dot(s))
+    return -r
+
+
+@pytest.mark.parametrize("history", [3, 20])
+def test_the_compact_direction_is_the_two_loop_recursions_also_after_the_oldest_pairs_go(history):
+    f, grad, _ = quadratic(n=40, seed=1)
+    opt, x = LBFGS(history=history), torch.full((40,), 0.5)
+    for i in range(12):
+        g = grad(x)
+        opt.observe(g)
+        if len(opt.memory):
+            assert len(opt.memory) == min(i, history)
+            torch.testing.assert_close(opt.direction(g), two_loop(opt.memory, g).float(), rtol=1e-4, atol=1e-6)
+        x = opt.step(x, g)
+    # and from a memory handed over (the pairs it keeps are its last ``history``)
+    again = LBFGS(opt.memory, history=2)
+    g = grad(x)
+    torch.testing.assert_close(again.direction(g), two_loop(opt.memory.recent(2), g).float(), rtol=1e-4, atol=1e-6)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from vidstyle.color import keep_colors
-from vidstyle.losses import blend_grams, content_loss, gram, relative_mse, style_loss, tv_loss
+from vidstyle.losses import blend_grams, content_loss, gram, gram_error, relative_mse, style_loss, tv_loss
 
 
 def test_gram_shape_value_and_gradient():
@@ -34,6 +34,35 @@ def test_relative_errors_are_zero_at_target_and_scale_free():
     assert content_loss({"a": t}, {"a": t}).item() == 0
     grams = {"a": gram(t)}
     assert style_loss({"a": t}, grams, {"a": 1.0}).item() == pytest.approx(0, abs=1e-7)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_the_fused_errors_have_the_plain_formulas_values_and_gradients(layout):
+    # gram_error, relative_mse and tv_loss write their own backward (one node each, for speed):
+    # against autograd through the textbook formulas, in float64, both memory layouts.
+    torch.manual_seed(0)
+    f = torch.rand(1, 6, 5, 7, dtype=torch.double).contiguous(memory_format=layout).requires_grad_(True)
+    target = gram(torch.rand(1, 6, 5, 7, dtype=torch.double))
+    plain = ((f.reshape(1, 6, 35) @ f.reshape(1, 6, 35).transpose(1, 2) / 35 - target).pow(2).mean()
+             / target.pow(2).mean())
+    torch.testing.assert_close(gram_error(f, target, weight=0.5), 0.5 * plain)
+    assert torch.autograd.gradcheck(lambda t: gram_error(t, target, weight=0.5), (f,))
+    content = torch.rand(1, 6, 5, 7, dtype=torch.double).contiguous(memory_format=layout)
+    torch.testing.assert_close(relative_mse(f, content), (f - content).pow(2).mean() / content.pow(2).mean())
+    assert torch.autograd.gradcheck(lambda t: relative_mse(t, content), (f,))
+    assert torch.autograd.gradcheck(tv_loss, (f,))
+    dx, dy = f[..., 1:] - f[..., :-1], f[..., 1:, :] - f[..., :-1, :]
+    torch.testing.assert_close(tv_loss(f), dx.pow(2).mean() + dy.pow(2).mean())
+
+
+def test_bf16_features_get_bf16_gradients_from_float32_errors():
+    f = torch.rand(1, 4, 6, 6).bfloat16().requires_grad_(True)
+    target = torch.rand(1, 4, 6, 6)
+    loss = relative_mse(f, target)
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, (f.float() - target).pow(2).mean() / target.pow(2).mean())
+    loss.backward()
+    assert f.grad.dtype == torch.bfloat16
 
 
 def test_tv_loss_zero_for_flat_image_positive_for_edges():

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 # The format of a memory written to disk (``Memory.to_state``); a reader refuses any other.
@@ -95,66 +96,128 @@ class LBFGS:
     most pairs kept; ``step_size``: the step's length along the L-BFGS
     direction. ``step(x, g)`` returns the next point; ``observe(g)`` takes
     the gradient there, which completes the curvature pair of that step.
+
+    The direction is computed in the compact form of Byrd, Nocedal &
+    Schnabel (1994), "Representations of quasi-Newton matrices and their
+    use in limited memory methods", eq. (3.1): the same ``H g`` as the
+    two-loop recursion (Nocedal & Wright, algorithm 7.4), from the pairs'
+    products with the gradient (one matrix-vector product), (k, k) algebra
+    on the host in float64, and one product back, instead of 2k dot
+    products and 2k vector updates in a Python loop. The pairs lie
+    interleaved in one (history, 2, n) table, so each product reads it
+    once. On a 2-core CPU with 20 pairs: 1.2 ms against 1.6 ms a step at
+    256x144, 5 ms against 10 ms at 512x288. A new pair's products with the
+    older ones come from the gradients' (s_i'y = s_i'g_new - s_i'g_old),
+    not from another pass over the table. On a GPU the host algebra costs
+    no extra wait: ``observe`` reads s'y on the host anyway.
     """
 
     def __init__(self, memory: Memory | None = None, history: int = 20, step_size: float = 1.0):
         memory = memory or Memory()
         self.history, self.step_size = history, step_size
-        self._steps, self._changes, self._scale = list(memory.steps), list(memory.changes), memory.scale
-        # rho = 1 / s'y of each pair, made once per pair (here, and in ``observe`` from the s'y it
-        # tests), not once per step: a recursion over 20 pairs was 40 dot products more.
-        self._rhos = [1.0 / float(y.dot(s)) for s, y in zip(self._steps, self._changes)]
+        self._scale = memory.scale
         self._fresh = len(memory) == 0   # no curvature known: the first step is a short steepest descent
-        self._last: tuple[torch.Tensor, torch.Tensor] | None = None   # (step taken, gradient before it)
+        # The pairs: row i of ``_pairs`` (history, 2, n) holds (s_i, y_i); a ring, the oldest at row
+        # ``_head`` once it is full. On the host, oldest first, float64: ``_sy`` (k, k) s_i'y_j for
+        # i <= j (R and D of the compact form; 0 below the diagonal) and ``_yy`` (k, k) y_i'y_j.
+        self._pairs = None
+        self._sy = self._yy = np.zeros((0, 0))
+        self._count = self._head = 0
+        steps, changes = memory.steps[-history:], memory.changes[-history:]
+        if steps:
+            s, y = torch.stack([t.float() for t in steps]), torch.stack([t.float() for t in changes])
+            self._pairs = s.new_zeros(history, 2, s.shape[1])
+            self._pairs[:len(steps), 0], self._pairs[:len(steps), 1] = s, y
+            self._count = len(steps)
+            self._sy = np.triu((s @ y.T).double().cpu().numpy())
+            self._yy = (y @ y.T).double().cpu().numpy()
+        self._last = None   # (step taken, gradient before it, the pairs' products with that gradient)
+        self._seen = None   # (gradient given to observe, the pairs' products with it)
+
+    def _table(self) -> torch.Tensor:
+        """The held pairs as (2k, n) rows s, y, s, y, ... in the table's order (a view)."""
+        return self._pairs[:self._count].view(2 * self._count, -1)
+
+    def _products(self, vector: torch.Tensor) -> np.ndarray:
+        """(s_i'v, y_i'v) for the held pairs, oldest first: (n,) -> (k, 2) float64 on the host."""
+        out = (self._table() @ vector).view(self._count, 2).double().cpu().numpy()
+        return np.roll(out, -self._head, 0)
 
     @property
     def memory(self) -> Memory:
-        """What was learnt so far, as an immutable value."""
-        return Memory(tuple(self._steps[-self.history:]), tuple(self._changes[-self.history:]), self._scale)
+        """What was learnt so far, as an immutable value (copies: the table is reused)."""
+        rows = [(self._head + i) % self.history for i in range(self._count)]
+        return Memory(tuple(self._pairs[r, 0].clone() for r in rows),
+                      tuple(self._pairs[r, 1].clone() for r in rows), self._scale)
 
-    def direction(self, grad: torch.Tensor) -> torch.Tensor:
-        """-H g by the two-loop recursion (Nocedal & Wright, algorithm 7.4); grad (n,) -> (n,)."""
-        # The alphas and betas stay on the device (0-dim tensors): no wait for the GPU inside the
-        # recursion; each update is one fused in-place pass (addcmul_), no temporary vector.
-        q = grad.neg()
-        alphas = []
-        for s, y, rho in zip(reversed(self._steps), reversed(self._changes), reversed(self._rhos)):
-            alpha = s.dot(q) * rho
-            q.addcmul_(y, alpha, value=-1.0)
-            alphas.append(alpha)
-        r = q.mul_(self._scale)
-        for s, y, rho, alpha in zip(self._steps, self._changes, self._rhos, reversed(alphas)):
-            r.addcmul_(s, alpha - y.dot(r) * rho)
-        return r
+    def direction(self, grad: torch.Tensor, products: np.ndarray | None = None) -> torch.Tensor:
+        """-H g: grad (n,) -> (n,); ``products``: ``_products(grad)`` (k, 2), if already made."""
+        gamma, k = self._scale, self._count
+        if k == 0:
+            return grad.mul(-gamma)
+        if products is None:
+            products = self._products(grad)
+        u, v = products[:, 0], products[:, 1]                                   # S'g, Y'g
+        r = self._sy                                                             # R, D on its diagonal
+        p = np.linalg.solve(r, u)                                                # R^-1 S'g
+        top = np.linalg.solve(r.T, np.diag(r) * p + gamma * (self._yy @ p - v))  # R^-T ((D + gamma Y'Y) p - gamma Y'g)
+        # -H g = -gamma g - S top + gamma Y p: one product with the table, coefficients in its order
+        coef = np.roll(np.stack([-top, gamma * p], 1), self._head, 0).reshape(-1)
+        coef = torch.from_numpy(coef).to(device=grad.device, dtype=grad.dtype)
+        return torch.addmv(grad, self._table().T, coef, beta=-gamma)
 
     @torch.no_grad()
     def step(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
         """The next point from ``x`` (any shape) with gradient ``grad`` there, projected to [0, 1]."""
         g = grad.reshape(-1)
-        d = self.direction(g)
+        products = self._seen[1] if self._seen is not None and self._seen[0] is grad else \
+            (self._products(g) if self._count else None)
+        d = self.direction(g, products)
         length = self.step_size
         if self._fresh:
             length *= min(1.0, 1.0 / float(g.abs().sum()))   # torch's first step: short steepest descent
             self._fresh = False
-        nxt = (x + length * d.view_as(x)).clamp_(0.0, 1.0)
-        self._last = ((nxt - x).reshape(-1), g)
+        nxt = torch.add(x, d.view_as(x), alpha=length).clamp_(0.0, 1.0)
+        self._last = ((nxt - x).reshape(-1), g, products)
+        self._seen = None
         return nxt
 
     @torch.no_grad()
     def observe(self, grad: torch.Tensor) -> None:
-        """The gradient at the point the last ``step`` returned: keep the curvature pair it makes."""
+        """The gradient at the point the last ``step`` returned: keep the curvature pair it makes.
+
+        The pairs' products with this gradient are made here, once, for the
+        new pair's column and for the ``step`` that follows from this point.
+        """
+        self._seen = None
         if self._last is None:
             return
-        s, g_before = self._last
-        y = grad.reshape(-1) - g_before
-        sy = float(y.dot(s))
-        if sy > CURVATURE_EPS:
-            self._steps.append(s)
-            self._changes.append(y)
-            self._rhos.append(1.0 / sy)
-            del self._steps[:-self.history], self._changes[:-self.history], self._rhos[:-self.history]
-            self._scale = sy / float(y.dot(y))
+        s, g_before, before = self._last
         self._last = None
+        g = grad.reshape(-1)
+        y = g - g_before
+        k = self._count
+        now = self._products(g) if k else np.zeros((0, 2))                   # (k, 2): S'g, Y'g
+        sy, yy, sg, yg = torch.stack([y.dot(s), y.dot(y), s.dot(g), y.dot(g)]).double().tolist()
+        if sy <= CURVATURE_EPS:
+            self._seen = (grad, now) if k else None
+            return
+        if self._pairs is None:
+            self._pairs = g.new_zeros(self.history, 2, g.numel())
+        drop = int(k == self.history)                                          # the oldest pair goes
+        row = self._head if drop else k
+        self._head = (self._head + drop) % self.history
+        self._count = k + 1 - drop
+        self._pairs[row, 0], self._pairs[row, 1] = s, y
+        column = (now - before)[drop:]                                        # s_i'y, y_i'y, pairs kept
+        m = self._count
+        sy_t, yy_t = np.zeros((m, m)), np.zeros((m, m))
+        sy_t[:-1, :-1], yy_t[:-1, :-1] = self._sy[drop:, drop:], self._yy[drop:, drop:]
+        sy_t[:-1, -1], yy_t[:-1, -1], yy_t[-1, :-1] = column[:, 0], column[:, 1], column[:, 1]
+        sy_t[-1, -1], yy_t[-1, -1] = sy, yy
+        self._sy, self._yy = sy_t, yy_t
+        self._scale = sy / yy
+        self._seen = (grad, np.concatenate([now[drop:], [[sg, yg]]]))
 
 
 class Adam:

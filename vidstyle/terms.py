@@ -68,8 +68,8 @@ class Content(Term):
         self.powers = {n: power(t) for n, t in self.targets.items()}   # the targets' scale, once
 
     def value(self, image, features):
-        # Features may be bf16 (the network's autocast); the error is summed in float32.
-        return content_loss({n: features[n].float() for n in self.layers}, self.targets, self.powers)
+        # Features may be bf16 (the network's autocast); relative_mse takes the error in float32.
+        return content_loss({n: features[n] for n in self.layers}, self.targets, self.powers)
 
     def tile_sums(self, inner, window):
         out = {}
@@ -142,6 +142,7 @@ class GuidedStyle(Term):
         if guides.dim() != 4 or guides.shape[0] != len(targets) or guides.shape[1] != 1:
             raise ValueError(f"guides must be (K, 1, H, W) for {len(targets)} style(s), got {tuple(guides.shape)}")
         self.targets = [dict(t) for t in targets]
+        self.powers = [{n: power(t) for n, t in k.items()} for k in self.targets]   # the targets' scale, once
         self.guides = guides.float()
         self.shares = self.guides.mean(dim=(1, 2, 3)).tolist()
         self.layer_weights = dict(layer_weights)
@@ -167,7 +168,8 @@ class GuidedStyle(Term):
                 if energy[k] <= 0:
                     continue
                 g = gram(f * guides[k:k + 1].to(f.dtype)) * (f.shape[2] * f.shape[3] / energy[k])
-                total = total + share * self.layer_weights[layer] * relative_mse(g, target.expand_as(g))
+                total = total + share * self.layer_weights[layer] * relative_mse(g, target.expand_as(g),
+                                                                                 self.powers[k][layer])
         return total
 
     def tile_sums(self, inner, window):
@@ -190,7 +192,7 @@ class GuidedStyle(Term):
                     continue
                 _, energy = self._guides_at(window.full(layer))
                 g = sums[f"{k}:{layer}"] / energy[k]
-                term = share * self.layer_weights[layer] * relative_mse(g, target.expand_as(g))
+                term = share * self.layer_weights[layer] * relative_mse(g, target.expand_as(g), self.powers[k][layer])
                 total = term if total is None else total + term
         return total if total is not None else torch.zeros(())
 
