@@ -53,8 +53,10 @@ def worker(width: int, height: int, tile: int, halo: int, iterations: int) -> No
     options = StyleOptions(size=None, scales=1, coarsest=0, iterations=iterations, tolerance=0.0, precision="fp32",
                            tile=tile, tile_halo=halo)
     # A long run holds its whole L-BFGS history (two image-sized vectors a pair): start with it nearly full,
-    # so a few iterations reach a long run's peak and pay its two-loop recursion (pairs with y = s keep the
-    # recursion finite; the picture is not what is measured). The plan keeps the given pairs alive while the
+    # so a few iterations reach a long run's peak and pay its L-BFGS products (pairs with y = s keep the
+    # direction finite; the picture is not what is measured). Since session 16 the optimiser copies the
+    # given pairs into its own table while the plan holds them: the peak counts them twice, as a warm
+    # frame's does (the carried memory lives until the frame is done). The plan keeps the given pairs alive while the
     # run adds one a step, so it is given the history less the steps to come: at the end, a full history.
     keeps = history_for(height, width, options.lbfgs_history) if tile else options.lbfgs_history
     pairs = max(0, keeps - (iterations - 1))

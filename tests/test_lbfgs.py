@@ -112,3 +112,25 @@ def test_the_compact_direction_is_the_two_loop_recursions_also_after_the_oldest_
     again = LBFGS(opt.memory, history=2)
     g = grad(x)
     torch.testing.assert_close(again.direction(g), two_loop(opt.memory.recent(2), g).float(), rtol=1e-4, atol=1e-6)
+
+
+def test_a_memory_handed_out_stays_as_it_was_while_the_optimiser_goes_on():
+    # LBFGS.memory is views of the optimiser's table (no copy of a plate's gigabyte): the table is
+    # copied before the next write, so the value never changes under its holder.
+    f, grad, _ = quadratic()
+    opt, x = LBFGS(history=3), torch.full((12,), 0.5)
+    for _ in range(4):
+        g = grad(x)
+        opt.observe(g)
+        x = opt.step(x, g)
+    before = opt.memory
+    copies = [t.clone() for t in before.steps + before.changes]
+    for _ in range(5):
+        g = grad(x)
+        opt.observe(g)
+        x = opt.step(x, g)
+    assert all(torch.equal(a, b) for a, b in zip(before.steps + before.changes, copies))
+    assert not torch.equal(opt.memory.steps[-1], before.steps[-1])
+    # a shorter memory is its own copy, not a view that keeps the whole table alive
+    short = opt.memory.recent(1)
+    assert short.steps[0].untyped_storage().nbytes() == 12 * 4

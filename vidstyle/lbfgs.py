@@ -1,4 +1,4 @@
-"""vidstyle's own L-BFGS: the two-loop recursion, no line search, every step projected to [0, 1].
+"""vidstyle's own L-BFGS: the compact form, no line search, every step projected to [0, 1].
 
 Gatys et al. (2016) optimise with L-BFGS. We take one loss-and-gradient
 evaluation per iteration and no line search (as Johnson's neural-style
@@ -59,8 +59,15 @@ class Memory:
         return len(self.steps)
 
     def recent(self, pairs: int) -> "Memory":
-        """The same memory with only its last ``pairs`` pairs (what a warm frame carries on)."""
-        return Memory(self.steps[-pairs:] if pairs else (), self.changes[-pairs:] if pairs else (), self.scale)
+        """The same memory with only its last ``pairs`` pairs (what a warm frame carries on).
+
+        Fewer pairs are copies: an optimiser's memory is views of its whole
+        table (``LBFGS.memory``), which they would otherwise keep alive.
+        """
+        if pairs >= len(self):
+            return self
+        keep = (lambda ts: tuple(t.clone() for t in ts[-pairs:]) if pairs else ())
+        return Memory(keep(self.steps), keep(self.changes), self.scale)
 
     def to(self, device: torch.device | str) -> "Memory":
         """The same memory with every tensor on ``device`` (one call: a run resumed on another device)."""
@@ -121,18 +128,25 @@ class LBFGS:
         # ``_head`` once it is full. On the host, oldest first, float64: ``_sy`` (k, k) s_i'y_j for
         # i <= j (R and D of the compact form; 0 below the diagonal) and ``_yy`` (k, k) y_i'y_j.
         self._pairs = None
+        self._shared = False   # a Memory handed out holds views of the table: copy it before writing
         self._sy = self._yy = np.zeros((0, 0))
         self._count = self._head = 0
         steps, changes = memory.steps[-history:], memory.changes[-history:]
         if steps:
-            s, y = torch.stack([t.float() for t in steps]), torch.stack([t.float() for t in changes])
-            self._pairs = s.new_zeros(history, 2, s.shape[1])
-            self._pairs[:len(steps), 0], self._pairs[:len(steps), 1] = s, y
+            self._allocate(steps[0])
+            for i, (s, y) in enumerate(zip(steps, changes)):   # row by row: no stacked copy beside the table
+                self._pairs[i, 0], self._pairs[i, 1] = s, y
             self._count = len(steps)
-            self._sy = np.triu((s @ y.T).double().cpu().numpy())
-            self._yy = (y @ y.T).double().cpu().numpy()
+            table = self._pairs[:self._count]
+            self._sy = np.triu((table[:, 0] @ table[:, 1].T).double().cpu().numpy())
+            self._yy = (table[:, 1] @ table[:, 1].T).double().cpu().numpy()
         self._last = None   # (step taken, gradient before it, the pairs' products with that gradient)
         self._seen = None   # (gradient given to observe, the pairs' products with it)
+
+    def _allocate(self, like: torch.Tensor) -> None:
+        # Uninitialised: rows not yet written are never read, and their pages are not touched (a 4K
+        # plate's pair is 200 MB), so the table's memory grows with the pairs as a list's would.
+        self._pairs = like.new_empty(self.history, 2, like.numel(), dtype=torch.float32)
 
     def _table(self) -> torch.Tensor:
         """The held pairs as (2k, n) rows s, y, s, y, ... in the table's order (a view)."""
@@ -145,10 +159,14 @@ class LBFGS:
 
     @property
     def memory(self) -> Memory:
-        """What was learnt so far, as an immutable value (copies: the table is reused)."""
+        """What was learnt so far, as an immutable value.
+
+        Its tensors are views of the table, not copies (a plate's memory is a
+        gigabyte): the table is copied before this optimiser next writes to it.
+        """
         rows = [(self._head + i) % self.history for i in range(self._count)]
-        return Memory(tuple(self._pairs[r, 0].clone() for r in rows),
-                      tuple(self._pairs[r, 1].clone() for r in rows), self._scale)
+        self._shared = True
+        return Memory(tuple(self._pairs[r, 0] for r in rows), tuple(self._pairs[r, 1] for r in rows), self._scale)
 
     def direction(self, grad: torch.Tensor, products: np.ndarray | None = None) -> torch.Tensor:
         """-H g: grad (n,) -> (n,); ``products``: ``_products(grad)`` (k, 2), if already made."""
@@ -203,13 +221,18 @@ class LBFGS:
             self._seen = (grad, now) if k else None
             return
         if self._pairs is None:
-            self._pairs = g.new_zeros(self.history, 2, g.numel())
+            self._allocate(g)
+        elif self._shared:   # a new table for the pairs held, the handed-out memory keeps the old one
+            table, k_held = self._pairs, self._count
+            self._allocate(g)
+            self._pairs[:k_held] = table[:k_held]
+            self._shared = False
         drop = int(k == self.history)                                          # the oldest pair goes
         row = self._head if drop else k
         self._head = (self._head + drop) % self.history
         self._count = k + 1 - drop
         self._pairs[row, 0], self._pairs[row, 1] = s, y
-        column = (now - before)[drop:]                                        # s_i'y, y_i'y, pairs kept
+        column = (now - before)[drop:] if k else now                          # s_i'y, y_i'y, pairs kept
         m = self._count
         sy_t, yy_t = np.zeros((m, m)), np.zeros((m, m))
         sy_t[:-1, :-1], yy_t[:-1, :-1] = self._sy[drop:, drop:], self._yy[drop:, drop:]
