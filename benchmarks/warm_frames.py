@@ -82,7 +82,7 @@ class LanczosFlow(Flow):
     """Probe (CPU only): the warm start warped with Lanczos (8x8) instead of bicubic: does resampling blur matter?"""
 
     def warp(self, output, src, device):
-        warped = warp(output, src.backward, interpolation=cv2.INTER_LANCZOS4)[0]
+        warped = warp(output, src.backward, interpolation=cv2.INTER_LANCZOS4, mirror=self.fill == "mirror")[0]
         return np.clip(warped, 0, 1)   # Lanczos rings past [0, 1] more than bicubic
 
 
@@ -91,7 +91,7 @@ class NearestFlow(Flow):
     """Probe (CPU only): the warm start warped to the nearest pixel: the strokes' values moved, never resampled."""
 
     def warp(self, output, src, device):
-        return warp(output, src.backward, interpolation=cv2.INTER_NEAREST)[0]
+        return warp(output, src.backward, interpolation=cv2.INTER_NEAREST, mirror=self.fill == "mirror")[0]
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ CLIPS = ["bunny", "carphone", "pan"]   # the clips a rule must hold on (issue #1
 # name -> (rule, what it tries)
 CANDIDATES = {
     "flow (default)": (Flow(), f"temporal term low-passed 2 px at weight 100, plateau {Flow.plateau:.1%} over 3, min 6, "
-                               "last 5 pairs carried, edge fill, at most 11 iterations (the standard preset)"),
+                               "last 5 pairs carried, mirror fill, at most 11 iterations (the standard preset)"),
     "flow, session 12's default": (CappedFlow(cap=16, plateau=0.008, min_iterations=5),
                                    "the rule before session 13: plateau 0.8% over 3, min 5, at most 16 iterations "
                                    "(with --pooling max, the network of then)"),
@@ -189,7 +189,9 @@ CANDIDATES = {
     "flow, Lanczos warp": (LanczosFlow(), "the start warped with Lanczos, not bicubic (probe, CPU only)"),
     "flow, nearest warp": (NearestFlow(), "the start warped to the nearest pixel, never resampled (probe, CPU only)"),
     "flow, content fill": (Flow(fill="content"), "what enters the frame starts as the source frame (sessions 4-7's "
-                                                 "default), not the output's edge"),
+                                                 "default), not the output mirrored"),
+    "flow, edge fill": (Flow(fill="edge"), "what enters the frame starts as the output's edge pixels stretched "
+                                           "(sessions 8-16's default), not mirrored"),
     "flow, border 8 anchored": (AnchoredBorderFlow(border=8, ramp=8), "within 8 px of the edge (ramp 8) the start is "
                                 "the previous output unmoved, free of the temporal term (probe, CPU only)"),
     "flow, border 16 anchored": (AnchoredBorderFlow(border=16, ramp=8), "the same within 16 px (probe, CPU only)"),

@@ -183,10 +183,14 @@ def test_the_device_warp_matches_the_cpu_warp():
     edge_device = images.from_tensor(warp_tensor(images.to_tensor(image), flow))
     assert np.abs(edge_cpu - edge_device).max() < 0.01
     assert not np.isclose(edge_cpu[~inside], 0.25).all() and np.isclose(on_cpu[~inside], 0.25).all()
+    mirror_cpu, _ = warp(image, flow, mirror=True)            # mirror fill: reflected about the edge pixels
+    mirror_device = images.from_tensor(warp_tensor(images.to_tensor(image), flow, mirror=True))
+    assert np.abs(mirror_cpu - mirror_device).max() < 0.01
+    assert np.abs(mirror_cpu - edge_cpu)[~inside].max() > 0.05
 
 
-def test_a_flow_warm_start_fills_what_enters_the_frame_with_the_outputs_edge_not_the_source():
-    """A pan brings in a strip on the right: edge fill (the default) stretches the output there."""
+def test_a_flow_warm_start_fills_what_enters_the_frame_with_the_output_mirrored_not_the_source():
+    """A pan brings in a strip on the right: mirror fill (the default) reflects the output's last columns there."""
     from types import SimpleNamespace
 
     import torch
@@ -194,15 +198,17 @@ def test_a_flow_warm_start_fills_what_enters_the_frame_with_the_outputs_edge_not
     from vidstyle.warmstart import Flow
     h, w = 20, 30
     output = np.full((h, w, 3), 0.8, np.float32)
-    output[:, -1] = 0.6                                       # the output's right edge
+    output[:, -4:] = np.array([0.2, 0.4, 0.6, 0.9], np.float32)[None, :, None]   # strokes near the right edge
     content = np.full((h, w, 3), 0.1, np.float32)             # the source: nothing like the output
     flow = np.zeros((h, w, 2), np.float32)
     flow[..., 0] = 3.0                                        # camera moves right: the last 3 columns are new
     src = SimpleNamespace(backward=flow, content=content)
     cpu = torch.device("cpu")
-    assert np.allclose(Flow().warp(output, src, cpu)[:, -3:], 0.6)
+    mirrored = Flow().warp(output, src, cpu)
+    assert np.allclose(mirrored[0, -6:, 0], [0.4, 0.6, 0.9, 0.6, 0.4, 0.2], atol=1e-6)   # 0.9 | 0.6 0.4 0.2
+    assert np.allclose(Flow(fill="edge").warp(output, src, cpu)[:, -3:], 0.9)
     assert np.allclose(Flow(fill="content").warp(output, src, cpu)[:, -2:], 0.1)
-    with pytest.raises(ConfigError, match="'edge' or 'content'"):
+    with pytest.raises(ConfigError, match="'edge', 'mirror' or 'content'"):
         Flow(fill="black").warp(output, src, cpu)
 
 

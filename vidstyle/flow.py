@@ -59,7 +59,7 @@ class FlowEstimator:
 
 
 def warp(image: np.ndarray, flow: np.ndarray, fill: np.ndarray | None = None,
-         interpolation: int = cv2.INTER_CUBIC) -> tuple[np.ndarray, np.ndarray]:
+         interpolation: int = cv2.INTER_CUBIC, mirror: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Sample ``image`` (H, W, C) at ``p + flow(p)``; returns (warped, inside).
 
     Bicubic rather than bilinear: a warm start is warped again every frame,
@@ -71,13 +71,15 @@ def warp(image: np.ndarray, flow: np.ndarray, fill: np.ndarray | None = None,
     GPU's grid_sample offers (``warp_tensor``). ``inside``
     (H, W) bool is False where the flow points outside the frame; there the
     result takes ``fill`` (same shape as ``image``), or without one the
-    image's nearest edge pixel (replicated). ``interpolation``:
+    image's nearest edge pixel (replicated), or with ``mirror`` the image
+    reflected about its edge pixels (OpenCV's BORDER_REFLECT_101: what a
+    pan brings in starts as strokes, not streaks). ``interpolation``:
     an OpenCV flag (benchmarks/warm_frames.py tries Lanczos with it).
     """
     h, w = flow.shape[:2]
     grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     map_x, map_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
-    warped = cv2.remap(image, map_x, map_y, interpolation=interpolation, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.remap(image, map_x, map_y, interpolation=interpolation, borderMode=cv2.BORDER_REFLECT_101 if mirror else cv2.BORDER_REPLICATE)
     inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
     if warped.ndim == 3 and warped.shape[2] != image.shape[2]:
         warped = warped.reshape(image.shape)
@@ -86,14 +88,17 @@ def warp(image: np.ndarray, flow: np.ndarray, fill: np.ndarray | None = None,
     return warped.astype(image.dtype, copy=False), inside
 
 
-def warp_tensor(image: torch.Tensor, flow: np.ndarray, fill: torch.Tensor | None = None) -> torch.Tensor:
+def warp_tensor(image: torch.Tensor, flow: np.ndarray, fill: torch.Tensor | None = None,
+                mirror: bool = False) -> torch.Tensor:
     """``warp`` on the device: sample ``image`` (1, C, H, W) at ``p + flow(p)``; (1, C, H, W) back.
 
     For a GPU, where moving the previous output to the host and back for
     OpenCV's remap would cost more than the warp: ``grid_sample`` bicubic
     (the same a = -0.75 kernel as OpenCV's INTER_CUBIC), edges replicated,
     ``fill`` (1, C, H, W) where the flow points outside the frame (None:
-    the replicated edge, as ``warp`` without a fill). ``flow``
+    the replicated edge, as ``warp`` without a fill, or reflected with
+    ``mirror``: grid_sample's reflection with aligned corners reflects about
+    the edge pixels' centres, as BORDER_REFLECT_101 does). ``flow``
     is (H, W, 2) on the host (OpenCV's DIS makes it there).
     """
     h, w = flow.shape[:2]
@@ -101,7 +106,8 @@ def warp_tensor(image: torch.Tensor, flow: np.ndarray, fill: torch.Tensor | None
     x = torch.arange(w, device=image.device, dtype=f.dtype)[None, :] + f[..., 0]
     y = torch.arange(h, device=image.device, dtype=f.dtype)[:, None] + f[..., 1]
     grid = torch.stack((2 * x / max(w - 1, 1) - 1, 2 * y / max(h - 1, 1) - 1), dim=-1)[None]
-    warped = F.grid_sample(image, grid.to(image.dtype), mode="bicubic", padding_mode="border", align_corners=True)
+    warped = F.grid_sample(image, grid.to(image.dtype), mode="bicubic", padding_mode="reflection" if mirror else "border",
+                           align_corners=True)
     if fill is not None:
         inside = ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1))[None, None]
         warped = torch.where(inside, warped, fill)

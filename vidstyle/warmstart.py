@@ -30,9 +30,12 @@ candidates as rule objects like these):
   by the style term rather than pinned (2 px and temporal weight 100:
   the setting that held on the bunny and carphone, benchmarks/WARM_FRAMES.md);
 * where the flow points outside the frame (what a moving camera brings
-  in), the warm start is the previous output's edge stretched, not the
-  source frame (``fill="edge"``): unstylised photo pixels there raised the
-  start's style loss and cost two iterations a frame (DEVELOPING.md).
+  in), the warm start is the previous output mirrored about its edge
+  (``fill="mirror"``), not the source frame: unstylised photo pixels there
+  raised the start's style loss and cost two iterations a frame (session
+  8), and the edge pixel stretched into streaks (session 8's ``"edge"``)
+  left the pan's border band at 1.07x independent style at frame 12,
+  where the mirrored strokes hold 1.00x (session 17, WARM_FRAMES.md).
 
 With VGG-19's max pooling no rule held on a camera pan at 192 px: every
 warm frame ran to the 16-iteration cap and the style drifted to 1.1x
@@ -163,7 +166,9 @@ class Flow(WarmStart):
     min_iterations: int = 6
     lowpass_px: float = 2.0   # with temporal weight 100: the rule that held on bunny and carphone (WARM_FRAMES.md)
     temporal_weight: float | None = None   # None: VideoOptions.temporal_weight (a candidate may set its own)
-    fill: str = "edge"        # where the flow leaves the frame: "edge" (the output's edge) or "content" (the source)
+    # Where the flow leaves the frame: "mirror" (the output reflected about its edge pixels), "edge" (the
+    # edge pixel stretched: session 8's default) or "content" (the source).
+    fill: str = "mirror"
 
     def plan(self, src, carry, options, video, engine) -> WarmPlan:
         warped = self.warp(carry.output, src, engine.device)
@@ -175,14 +180,14 @@ class Flow(WarmStart):
 
     def warp(self, output: np.ndarray, src, device: torch.device) -> np.ndarray | torch.Tensor:
         """``output`` warped into ``src`` along its backward flow: OpenCV on the CPU, grid_sample on a GPU."""
-        if self.fill not in ("edge", "content"):
-            raise ConfigError(f"a flow warm start fills with 'edge' or 'content', not {self.fill!r}")
+        if self.fill not in ("edge", "mirror", "content"):
+            raise ConfigError(f"a flow warm start fills with 'edge', 'mirror' or 'content', not {self.fill!r}")
         content = src.content if self.fill == "content" else None
         if device.type == "cpu":
-            return warp(output, src.backward, fill=content)[0]
+            return warp(output, src.backward, fill=content, mirror=self.fill == "mirror")[0]
         from . import images
         return warp_tensor(images.to_tensor(output, device), src.backward,
-                           None if content is None else images.to_tensor(content, device))
+                           None if content is None else images.to_tensor(content, device), self.fill == "mirror")
 
 
 RULES: dict[str, WarmStart] = {rule.name: rule for rule in (Flow(), Previous(), Independent())}
