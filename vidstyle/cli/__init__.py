@@ -18,10 +18,14 @@ line.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Optional
 
 from .stop import EXIT_INTERRUPTED, EXIT_TERMINATED, Stopping, Terminated
+
+# Set when a signal stopped the start-up (the import of torch and the library): see ``run``.
+_stopped_while_starting = False
 
 
 def main(argv: Optional[list[str]] = None, *, exiting: bool = False) -> int:
@@ -36,6 +40,8 @@ def main(argv: Optional[list[str]] = None, *, exiting: bool = False) -> int:
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except KeyboardInterrupt as exc:   # before the command's own error handling was set up
+            global _stopped_while_starting
+            _stopped_while_starting = True
             terminated = isinstance(exc, Terminated)
             print(f"vidstyle: error: {'terminated (SIGTERM)' if terminated else 'interrupted'} while starting",
                   file=sys.stderr)
@@ -44,8 +50,24 @@ def main(argv: Optional[list[str]] = None, *, exiting: bool = False) -> int:
 
 
 def run() -> None:
-    """Console-script entry point: ``main``, then exit with its code (a late Ctrl-C changes nothing)."""
-    sys.exit(main(exiting=True))
+    """Console-script entry point: ``main``, then exit with its code (a late Ctrl-C changes nothing).
+
+    A start-up stopped by a signal ends with ``os._exit``: its one line was
+    printed and nothing had begun that needs cleaning up. Under load such a
+    process was once seen to print its line and then die by SIGINT (exit -2,
+    tests/test_faults.py::test_a_double_ctrl_c_ends_in_one_line_every_time,
+    session 17; not reproduced in 45 tries by hand). SIGINT is ignored by
+    then, so only CPython itself can have done it: at exit it re-raises
+    SIGINT with the default action when it believes a KeyboardInterrupt went
+    unhandled (bpo-1054041), a belief an interrupt inside the half-done
+    import can leave behind. ``os._exit`` skips that teardown.
+    """
+    code = main(exiting=True)
+    if _stopped_while_starting:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 __all__ = ["main", "run"]
