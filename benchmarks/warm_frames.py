@@ -169,8 +169,8 @@ TARGETS = dict(passes=12, style=1.05, detail=0.9)
 CLIPS = ["bunny", "carphone", "pan"]   # the clips a rule must hold on (issue #18)
 # name -> (rule, what it tries)
 CANDIDATES = {
-    "flow (default)": (Flow(), f"temporal term low-passed 2 px at weight 100, plateau {Flow.plateau:.1%} over 3, min 6, "
-                               "last 5 pairs carried, mirror fill, at most 11 iterations (the standard preset)"),
+    "flow (default)": (Flow(), f"temporal term low-passed 2 px at weight 100, plateau {Flow.plateau:.1%} over 3, "
+                               "min 6, last 5 pairs carried, mirror fill, at most 11 iterations (the standard preset)"),
     "flow, session 12's default": (CappedFlow(cap=16, plateau=0.008, min_iterations=5),
                                    "the rule before session 13: plateau 0.8% over 3, min 5, at most 16 iterations "
                                    "(with --pooling max, the network of then)"),

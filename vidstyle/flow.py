@@ -79,7 +79,8 @@ def warp(image: np.ndarray, flow: np.ndarray, fill: np.ndarray | None = None,
     h, w = flow.shape[:2]
     grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     map_x, map_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
-    warped = cv2.remap(image, map_x, map_y, interpolation=interpolation, borderMode=cv2.BORDER_REFLECT_101 if mirror else cv2.BORDER_REPLICATE)
+    border = cv2.BORDER_REFLECT_101 if mirror else cv2.BORDER_REPLICATE
+    warped = cv2.remap(image, map_x, map_y, interpolation=interpolation, borderMode=border)
     inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
     if warped.ndim == 3 and warped.shape[2] != image.shape[2]:
         warped = warped.reshape(image.shape)
@@ -106,8 +107,8 @@ def warp_tensor(image: torch.Tensor, flow: np.ndarray, fill: torch.Tensor | None
     x = torch.arange(w, device=image.device, dtype=f.dtype)[None, :] + f[..., 0]
     y = torch.arange(h, device=image.device, dtype=f.dtype)[:, None] + f[..., 1]
     grid = torch.stack((2 * x / max(w - 1, 1) - 1, 2 * y / max(h - 1, 1) - 1), dim=-1)[None]
-    warped = F.grid_sample(image, grid.to(image.dtype), mode="bicubic", padding_mode="reflection" if mirror else "border",
-                           align_corners=True)
+    warped = F.grid_sample(image, grid.to(image.dtype), mode="bicubic",
+                           padding_mode="reflection" if mirror else "border", align_corners=True)
     if fill is not None:
         inside = ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1))[None, None]
         warped = torch.where(inside, warped, fill)
