@@ -138,7 +138,8 @@ def main() -> None:
     names = list(results)
     command = (f"python benchmarks/quality.py --size {args.size} --frames {args.frames} --check "
                f"{' '.join(map(str, args.check))}{' --crop ' + ' '.join(map(str, args.crop)) if args.crop else ''}"
-               f"{' --base ' + args.base if args.base else ''}")
+               f"{' --base ' + args.base if args.base else ''}"
+               f"{' --out ' + os.path.relpath(args.out, ROOT) if args.out else ''}")
     lines = [
         f"# Warm frames against independent ones, {args.size} px", "",
         f"Command: `{command}` ({(time.perf_counter() - began) / 60:.0f} min)  ",

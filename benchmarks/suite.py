@@ -176,11 +176,14 @@ def main() -> None:
     preset = PRESETS[DEFAULT_PRESET]
     base = rows.get("none")
     source = statistics.median(r["source"] for r in rows.values())
+    default_out = os.path.abspath(args.out) == os.path.join(HERE, "RESULTS.md")
+    out_option = "" if default_out else " --out " + os.path.relpath(args.out, ROOT)
     lines = [
         "# Benchmark suite", "",
         f"Command: `python benchmarks/suite.py --frames {args.frames} --size {args.size} --repeats {args.repeats}"
         f"{' --modes ' + ' '.join(args.modes) if args.modes != list(MODES) else ''}"
-        f"{' --base ' + args.base if args.base else ''}` "
+        f"{' --base ' + args.base if args.base else ''}"
+        f"{out_option}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
