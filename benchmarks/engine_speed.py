@@ -1,6 +1,7 @@
 """Engine speed on the CPU: cost per iteration, and time to a loss level against pastiche.
 
-    python benchmarks/engine_speed.py [--sizes 256 512] [--repeats 3] [--parts A B] [--out benchmarks/engine_speed.md]
+    python benchmarks/engine_speed.py [--sizes 256 512] [--repeats 3] [--parts A B] [--precisions auto fp32]
+                                      [--out benchmarks/engine_speed.md]
 
 A. Seconds per optimiser iteration against one bare VGG-19 forward+backward
    through the same layers (up to relu5_1) at the same size and precision,
@@ -29,7 +30,6 @@ from __future__ import annotations
 import argparse
 import glob
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -229,6 +229,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--parts", nargs="+", default=["A", "B"], choices=["A", "B"],
                     help="A: cost per iteration; B: time to a loss level against pastiche")
+    ap.add_argument("--precisions", nargs="+", default=["auto", "fp32"], choices=["auto", "fp32", "bf16"],
+                    help="A's precisions at each size (bf16 forced: emulated where the CPU lacks it)")
     ap.add_argument("--out", default=DEFAULT_OUT)
     args = ap.parse_args()
     if args._worker:
@@ -237,12 +239,14 @@ def main() -> None:
         if not os.path.exists(path):
             sys.exit(f"missing {path}: run next to ../shared/data or pass --content/--style")
     content, style = first_frame(args.content), images.read_image(args.style).pixels
+    from suite import cpu_name   # here: suite.py imports this module
     lines = [
         "# Engine speed (CPU)", "",
         f"Command: `python benchmarks/engine_speed.py --sizes {' '.join(map(str, args.sizes))} "
         f"--repeats {args.repeats}{' --parts ' + ' '.join(args.parts) if args.parts != ['A', 'B'] else ''}"
+        f"{' --precisions ' + ' '.join(args.precisions) if args.precisions != ['auto', 'fp32'] else ''}"
         f"{'' if args.out == DEFAULT_OUT else ' --out ' + os.path.relpath(args.out, ROOT)}`  ",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
         f"content: first frame of {os.path.basename(args.content)}, style: {os.path.basename(args.style)}", "",
     ]
@@ -251,7 +255,7 @@ def main() -> None:
                   "", "| size | precision | engine s/iter | bare fwd+bwd s | paired ratio (target <= 1.1) | "
                   "its quartiles |", "|---|---|---|---|---|---|"]
     for width in (args.sizes if "A" in args.parts else []):
-        for precision in ("auto", "fp32"):
+        for precision in args.precisions:
             r = per_iteration(content, style, width, precision, args.repeats)
             lines.append(f"| {r['size']} | {r['precision']} | {r['engine']:.3f} | {r['bare']:.3f} | "
                          f"{r['ratio']:.3f}x | {r['quartiles'][0]:.3f}-{r['quartiles'][1]:.3f} |")

@@ -405,7 +405,8 @@ def main() -> None:
         f"{' --clips ' + ' '.join(args.clips) if args.clips != CLIPS else ''}"
         f"{' --padding ' + args.padding if args.padding != 'zeros' else ''}"
         f"{' --pooling ' + args.pooling if args.pooling != StyleOptions().pooling else ''}"
-        f"{' --pan-step %d %d' % step if step != (12, 3) else ''}` "
+        f"{' --pan-step %d %d' % step if step != (12, 3) else ''}"
+        f"{'' if args.out == os.path.join(HERE, 'WARM_FRAMES.md') else ' --out ' + os.path.relpath(args.out, ROOT)}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} "
         f"threads)  ",

@@ -250,3 +250,22 @@ def test_the_command_line_is_installed_from_the_package_and_the_checkout_shim_ru
     done = subprocess.run([sys.executable, os.path.join(root, "cli.py"), "--help"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "stylize" in done.stdout
+
+
+def test_forced_bf16_on_a_cpu_that_only_emulates_it_is_warned_of_before_the_run(capsys, monkeypatch, content_path,
+                                                                                  style_path, tmp_path):
+    # The CPU probe is the stand-in: whether this machine has AVX512-BF16 is not the test's to choose.
+    from vidstyle import engine
+    monkeypatch.setattr(engine, "native_bf16", lambda device: False)
+    taken = tmp_path / "o.png"
+    taken.write_bytes(b"not ours")   # the run stops at its first check: the warning must already be out
+    code, _, stderr = run_cli(capsys, content_path, style_path, "-o", taken, "--precision", "bf16", *FAST_ARGS)
+    lines = stderr.strip().splitlines()
+    assert code != 0 and len(lines) == 2, stderr
+    assert lines[0].startswith("vidstyle: warning: --precision bf16 is emulated on this CPU")
+    assert "--precision auto picks fp32" in lines[0] and lines[1].startswith("vidstyle: error:")
+    for precision in ("auto", "fp32"):
+        code, _, stderr = run_cli(capsys, content_path, style_path, "-o", taken, "--precision", precision, *FAST_ARGS)
+        assert "warning" not in stderr
+    monkeypatch.setattr(engine, "native_bf16", lambda device: True)
+    assert engine.precision_note("bf16", "cpu") is None and engine.use_bf16("auto", torch.device("cpu"))

@@ -77,26 +77,52 @@ def resolve_devices(names: str) -> list[torch.device]:
     return devices
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 natively: a CUDA GPU that supports it, a CPU with
+    AVX512-BF16 or AMX as oneDNN reports them. Elsewhere bf16 is emulated."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)())
+    return False
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
     """Whether the VGG convolutions run in bfloat16.
 
-    "auto" picks bf16 where the hardware computes it natively (CUDA GPUs that
-    support it, CPUs with AVX512-BF16/AMX as oneDNN reports them): there it
-    cuts the cost of an iteration by ~1.8x on the CPU with the same loss
-    curve (benchmarks/engine_speed.py). Elsewhere bf16 is emulated and slow.
+    "auto" picks bf16 where the hardware computes it natively (``native_bf16``):
+    there it cuts the cost of an iteration by ~1.8x on the CPU with the same
+    loss curve (benchmarks/engine_speed.py). Elsewhere bf16 is emulated and
+    slow (``precision_note``).
     """
     if precision == "fp32":
         return False
-    native = False
-    if device.type == "cuda":
-        native = torch.cuda.is_bf16_supported()
-    elif device.type == "cpu":
-        native = bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)())
     if precision == "bf16":
         if device.type == "mps":
             raise ConfigError("precision bf16 is not supported on mps: use fp32")
         return True
-    return native
+    return native_bf16(device)
+
+
+# Seconds an iteration at 256x144, fp32 against forced bf16, on a 2-core AMD EPYC without AVX512-BF16
+# (session 18, benchmarks/engine_speed.py's bare pass and engine): 0.40 s against 19 s.
+EMULATED_BF16_SLOWDOWN = 47
+
+
+def precision_note(precision: str, devices: str) -> str | None:
+    """The warning for ``precision="bf16"`` on a CPU that only emulates bf16 (None for anything else).
+
+    ``devices``: ``StyleOptions.device``. Not an error: the choice is the
+    user's (it halves the activations' memory), but a run taking ~47x longer
+    than the default with nothing said would look like a hang.
+    """
+    if precision != "bf16":
+        return None
+    if not any(d.type == "cpu" and not native_bf16(d) for d in resolve_devices(devices)):
+        return None
+    return (f"--precision bf16 is emulated on this CPU (it has no AVX512-BF16 or AMX): an iteration takes tens of "
+            f"times as long as in fp32 ({EMULATED_BF16_SLOWDOWN}x on a 2-core AMD EPYC); --precision auto picks "
+            f"fp32 here")
 
 
 # The longest side a style image may be resized to (style_scale x the output's): beyond it

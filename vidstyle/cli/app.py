@@ -65,6 +65,12 @@ def fail(message: str) -> None:
     print(f"vidstyle: error: {message}", file=sys.stderr)
 
 
+def warn_before_work(options) -> None:
+    """The warnings a user must read before a long run starts, not after it (``engine.precision_note``)."""
+    from ..engine import precision_note   # here, not at the top: `vidstyle --help` does not load torch
+    reported_errors.warnings([note for note in [precision_note(options.precision, options.device)] if note])
+
+
 class reported_errors:
     """Turn the library's exceptions, Ctrl-C and SIGTERM into one line and an exit code.
 

@@ -14,7 +14,8 @@ from .. import pipe as pipe_step
 from ..errors import ConfigError, VidstyleError
 from ..options import DEFAULT_CHUNK_SIZE, DEFAULT_RETRIES
 from ..sequences import parse_frames
-from .app import DEFAULT_COMMAND, app, frame_progress, progress_bar, reported_errors, video_progress
+from .app import (DEFAULT_COMMAND, app, frame_progress, progress_bar, reported_errors, video_progress,
+                  warn_before_work)
 from .options import (VIDEO_DEFAULTS, Quiet, StyleAt, StyleFade, Styles, StyleTrackFile, only_given, options_from,
                       parse_fps, style_track, styles_given, stylising)
 
@@ -114,6 +115,7 @@ def stylize(
             video = video.replace(**only_given(frames=None if frames is None else tuple(parse_frames(frames)),
                                                fps=parse_fps(fps), crf=crf, codec=codec, warmup=warmup,
                                                accept_damaged=accept_damaged or None))
+        warn_before_work(options)
         bar = progress_bar(quiet) if kind is jobs.Kind.STILL else video_progress(quiet)
         with bar as callback:
             result = jobs.run(content, style_paths, output, options, video, ray=ray,
@@ -161,6 +163,7 @@ def pipe(
         if sys.stdin.isatty():
             raise ConfigError("vidstyle pipe reads raw frames from stdin: pipe ffmpeg into it "
                               "(ffmpeg -i IN -f rawvideo -pix_fmt rgb24 - | vidstyle pipe ...)")
+        warn_before_work(options)
         with frame_progress(quiet, "stylising") as progress:
             callback = None if progress is None else (lambda done, p: progress(done))
             try:
