@@ -104,16 +104,16 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     return native_bf16(device)
 
 
-# Seconds an iteration at 256x144, fp32 against forced bf16, on a 2-core AMD EPYC without AVX512-BF16
-# (session 18, benchmarks/engine_speed.py's bare pass and engine): 0.40 s against 19 s.
-EMULATED_BF16_SLOWDOWN = 47
+# Seconds an engine iteration at 256x144 on a 2-core AMD EPYC without AVX512-BF16 (session 18):
+# forced bf16 19.4 s (benchmarks/ENGINE_COST_EMULATED.md) against fp32 0.394 s (ENGINE_COST_EPYC.md).
+EMULATED_BF16_SLOWDOWN = 49
 
 
 def precision_note(precision: str, devices: str) -> str | None:
     """The warning for ``precision="bf16"`` on a CPU that only emulates bf16 (None for anything else).
 
     ``devices``: ``StyleOptions.device``. Not an error: the choice is the
-    user's (it halves the activations' memory), but a run taking ~47x longer
+    user's (it halves the activations' memory), but a run taking ~49x longer
     than the default with nothing said would look like a hang.
     """
     if precision != "bf16":
