@@ -37,7 +37,7 @@ sys.path.insert(0, HERE)
 
 import torch  # noqa: E402
 
-from suite import cpu_name, publish  # noqa: E402
+from suite import cpu_name, out_option, publish  # noqa: E402
 from vidstyle import StyleOptions, Stylizer, colorspaces, images, metrics  # noqa: E402
 
 CANDIDATES = [colorspaces.SRGB, "ACEScct", "ACEScc", "ARRI LogC4",
@@ -84,7 +84,7 @@ def main() -> None:
         print(rows[-1], flush=True)
     lines = [
         "# The network's encoding of a scene-linear plate", "",
-        f"Command: `python benchmarks/colour.py --size {args.size} --iterations {args.iterations}` "
+        f"Command: `python benchmarks/colour.py --size {args.size} --iterations {args.iterations}{out_option(args.out, ap.get_default('out'))}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}  ",
         f"Input: {os.path.basename(args.content)} at {w}x{h} as linear Rec.709 with a highlight patch at 4, 8, 16; "

@@ -35,7 +35,7 @@ import cv2  # noqa: E402
 from vidstyle import images, media, metrics  # noqa: E402
 from vidstyle.options import CODECS, DEFAULT_CODEC, DEFAULT_CRF  # noqa: E402
 from vidstyle.sources import open_sequence  # noqa: E402
-from suite import SHARED, cpu_name, publish, run_mode  # noqa: E402
+from suite import SHARED, cpu_name, out_option, publish, run_mode  # noqa: E402
 
 PLAYS_EVERYWHERE = {"h264": True, "h264-444": False, "prores": False, "prores4444": False}
 
@@ -116,7 +116,7 @@ def main() -> None:
              f"--size {args.size} --render {args.render}")
     lines = ["# Does the delivered video keep the paint?", "",
              f"Command: `python benchmarks/encoder.py {given}"
-             f"{' --frames ' + ' '.join(map(str, args.frames)) if args.frames else ''}`  ",
+             f"{' --frames ' + ' '.join(map(str, args.frames)) if args.frames else ''}{out_option(args.out, ap.get_default('out'))}`  ",
              f"Machine: {cpu_name()}, ffmpeg from imageio-ffmpeg  ",
              f"Input: {len(numbers)} frames {w}x{h}" + ("" if args.frames_pattern else
                                                         f" (the first {args.render} frames of "

@@ -239,13 +239,13 @@ def main() -> None:
         if not os.path.exists(path):
             sys.exit(f"missing {path}: run next to ../shared/data or pass --content/--style")
     content, style = first_frame(args.content), images.read_image(args.style).pixels
-    from suite import cpu_name   # here: suite.py imports this module
+    from suite import cpu_name, out_option   # here: suite.py imports this module
     lines = [
         "# Engine speed (CPU)", "",
         f"Command: `python benchmarks/engine_speed.py --sizes {' '.join(map(str, args.sizes))} "
         f"--repeats {args.repeats}{' --parts ' + ' '.join(args.parts) if args.parts != ['A', 'B'] else ''}"
         f"{' --precisions ' + ' '.join(args.precisions) if args.precisions != ['auto', 'fp32'] else ''}"
-        f"{'' if args.out == DEFAULT_OUT else ' --out ' + os.path.relpath(args.out, ROOT)}`  ",
+        f"{out_option(args.out, DEFAULT_OUT)}`  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
         f"content: first frame of {os.path.basename(args.content)}, style: {os.path.basename(args.style)}", "",

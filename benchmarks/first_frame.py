@@ -30,7 +30,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from suite import SHARED, cpu_name, publish, tree  # noqa: E402
+from suite import SHARED, cpu_name, out_option, publish, tree  # noqa: E402
 
 # Run inside a tree's own interpreter path: its vidstyle, its defaults, early stopping off.
 PROBE = """
@@ -96,7 +96,7 @@ def main() -> None:
         f"Command: `python benchmarks/first_frame.py --size {args.size}"
         f"{' --base ' + args.base if args.base else ''}"
         f"{' --tolerances ' + ' '.join(map(str, args.tolerances)) if args.tolerances != [1e-3, 2e-3, 3e-3, 5e-3, 1e-2] else ''}"
-        f"` ({(time.perf_counter() - began) / 60:.0f} min)  ",
+        f"{out_option(args.out, ap.get_default('out'))}` ({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores  ",
         f"Input: frame 0 of {os.path.basename(args.clip)} at {w}x{h}, style {os.path.basename(args.style)}, "
         f"each tree's default preset (its own tolerance marked, over {patience} iterations), each tree in a "

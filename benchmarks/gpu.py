@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from engine_speed import first_frame  # noqa: E402
-from suite import SHARED, publish  # noqa: E402
+from suite import SHARED, out_option, publish  # noqa: E402
 from throughput import analyse, run, upscaled  # noqa: E402
 from vidstyle import StyleOptions, images  # noqa: E402
 from vidstyle.engine import Stylizer  # noqa: E402
@@ -150,11 +150,11 @@ def main() -> None:
     content, style = first_frame(args.clip), images.read_image(args.style).pixels
     name = torch.cuda.get_device_name()
     if args.tiles_only:
-        publish(["# GPU: plate resolution", "", "Command: `python benchmarks/gpu.py --tiles-only`  ",
+        publish(["# GPU: plate resolution", "", f"Command: `python benchmarks/gpu.py --tiles-only{out_option(args.out, ap.get_default('out'))}`  ",
                  f"Device: {name} x {torch.cuda.device_count()}, torch {torch.__version__}"] + plates(content, style),
                 args.out)
         return
-    lines = ["# GPU", "", f"Command: `python benchmarks/gpu.py --sizes {' '.join(args.sizes)} --frames {args.frames}`  ",
+    lines = ["# GPU", "", f"Command: `python benchmarks/gpu.py --sizes {' '.join(args.sizes)} --frames {args.frames}{out_option(args.out, ap.get_default('out'))}`  ",
              f"Device: {name}, torch {torch.__version__}, CUDA {torch.version.cuda}", "",
              "A. Per iteration (medians, synchronised):", "",
              "| size | cuDNN deterministic | channels-last | bf16 | engine s/iter | bare fwd+bwd s | ratio |",

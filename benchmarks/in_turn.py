@@ -34,7 +34,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from quality import render  # noqa: E402
-from suite import SHARED, cpu_name, publish, tree  # noqa: E402
+from suite import SHARED, cpu_name, out_option, publish, tree  # noqa: E402
 
 
 def per_iteration(report: dict) -> tuple[float, float]:
@@ -71,7 +71,7 @@ def main() -> None:
             rows.append(result)
     this, base = trees
     command = (f"python benchmarks/in_turn.py --base {args.base} --size {args.size} --frames {args.frames} "
-               f"--iterations {args.iterations} --rounds {args.rounds}")
+               f"--iterations {args.iterations} --rounds {args.rounds}{out_option(args.out, ap.get_default('out'))}")
     lines = [f"# Seconds per iteration, this tree and {args.base} in turn", "",
              f"Command: `{command}` ({(time.perf_counter() - began) / 60:.0f} min)  ",
              f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} "

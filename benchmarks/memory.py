@@ -83,7 +83,7 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         worker(*(int(v) for v in sys.argv[2:7]))
         return
-    from suite import cpu_name, publish
+    from suite import cpu_name, out_option, publish
 
     sys.path.insert(0, ROOT)
     from vidstyle.options import DEFAULT_HALO
@@ -109,7 +109,7 @@ def main() -> None:
         "# Memory and time per iteration, tiled and untiled (issue #21)",
         "",
         f"Command: `python benchmarks/memory.py --tile {args.tile} --halo {args.halo} --iterations {args.iterations}"
-        + ("" if args.sizes == list(SIZES) else f" --sizes {' '.join(args.sizes)}") + "` "
+        + ("" if args.sizes == list(SIZES) else f" --sizes {' '.join(args.sizes)}") + f"{out_option(args.out, ap.get_default('out'))}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, fp32, CPU  ",
         "Input: samples/bunny.jpg enlarged, style samples/brushstrokes.jpg, one level, a fresh process per run "

@@ -39,7 +39,7 @@ sys.path.insert(0, HERE)
 
 import torch  # noqa: E402
 
-from suite import SHARED, cpu_name, publish  # noqa: E402
+from suite import SHARED, cpu_name, out_option, publish  # noqa: E402
 from vidstyle import StyleOptions, Stylizer, images, metrics  # noqa: E402
 from vidstyle.schedule import Plan, level_sizes  # noqa: E402
 
@@ -115,7 +115,7 @@ def main() -> None:
         "# Strokes at plate size: full size only against coarse-to-fine (issue #21, point 5)",
         "",
         f"Command: `python benchmarks/plate_strokes.py --width {args.width} --height {args.height} --iterations "
-        f"{args.iterations} --full-iterations {args.full_iterations}` ({(time.perf_counter() - began) / 60:.0f} min)  ",
+        f"{args.iterations} --full-iterations {args.full_iterations}{out_option(args.out, ap.get_default('out'))}` ({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} "
         f"threads), fp32, untiled  ",
         f"Input: frame 50 of {os.path.basename(args.clip)} enlarged to {args.width}x{args.height}, style "

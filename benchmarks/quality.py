@@ -50,7 +50,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from suite import SHARED, cpu_name, publish, tree  # noqa: E402
+from suite import SHARED, cpu_name, out_option, publish, tree  # noqa: E402
 from vidstyle import images, metrics  # noqa: E402
 from vidstyle.sources import open_sequence, open_source  # noqa: E402
 
@@ -139,7 +139,7 @@ def main() -> None:
     command = (f"python benchmarks/quality.py --size {args.size} --frames {args.frames} --check "
                f"{' '.join(map(str, args.check))}{' --crop ' + ' '.join(map(str, args.crop)) if args.crop else ''}"
                f"{' --base ' + args.base if args.base else ''}"
-               f"{' --out ' + os.path.relpath(args.out, ROOT) if args.out else ''}")
+               f"{out_option(args.out, None)}")
     lines = [
         f"# Warm frames against independent ones, {args.size} px", "",
         f"Command: `{command}` ({(time.perf_counter() - began) / 60:.0f} min)  ",

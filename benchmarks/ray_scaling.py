@@ -39,7 +39,7 @@ import ray  # noqa: E402
 import torch  # noqa: E402
 
 import vidstyle  # noqa: E402
-from suite import arguments, check_inputs, cpu_name  # noqa: E402
+from suite import arguments, check_inputs, cpu_name, out_option  # noqa: E402
 from vidstyle import StyleOptions, VideoOptions  # noqa: E402
 from vidstyle.ray_backend import render_chunk, run_on_ray  # noqa: E402
 
@@ -52,7 +52,8 @@ def timed_chunk(input_path, styles, pattern, options, video, frames, overwrite=F
 
 
 def main() -> None:
-    args = arguments(__doc__, "RAY.md").parse_args()
+    ap = arguments(__doc__, "RAY.md")
+    args = ap.parse_args()
     check_inputs(args)
     options = StyleOptions(size=args.size)
     video = VideoOptions(frames=tuple(range(args.frames)))
@@ -86,7 +87,7 @@ def main() -> None:
     lines = [
         "# Ray backend: 2 chunks on a local Ray (2 workers) against a serial run", "",
         f"Command: `python benchmarks/ray_scaling.py --frames {args.frames} --size {args.size} "
-        f"--repeats {args.repeats}`  ",
+        f"--repeats {args.repeats}{out_option(args.out, ap.get_default('out'))}`  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch "
         f"{torch.__version__}, ray {ray.__version__}, no GPU  ",
         f"Input: first {args.frames} frames of {os.path.basename(args.clip)} (one shot) at {args.size} px, "

@@ -41,7 +41,7 @@ sys.path.insert(0, HERE)
 
 import torch  # noqa: E402
 
-from suite import cpu_name, publish  # noqa: E402
+from suite import cpu_name, out_option, publish  # noqa: E402
 from vidstyle import StyleOptions, Stylizer, images, mattes, metrics  # noqa: E402
 from vidstyle.schedule import Plan  # noqa: E402
 
@@ -104,7 +104,7 @@ def main() -> None:
     names = [os.path.basename(p) for p in args.styles]
     lines = [
         "# Regional styles: strength, bleed and cost", "",
-        f"Command: `python benchmarks/regions.py --size {args.size} --iterations {args.iterations}` "
+        f"Command: `python benchmarks/regions.py --size {args.size} --iterations {args.iterations}{out_option(args.out, ap.get_default('out'))}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} "
         f"threads)  ",

@@ -41,7 +41,7 @@ sys.path.insert(0, HERE)
 
 import torch  # noqa: E402
 
-from suite import cpu_name, publish  # noqa: E402
+from suite import cpu_name, out_option, publish  # noqa: E402
 from vidstyle import StyleOptions, VideoOptions, images, metrics, stylize_video  # noqa: E402
 from vidstyle.sources import open_source  # noqa: E402
 from vidstyle.styletrack import StyleKey  # noqa: E402
@@ -106,7 +106,7 @@ def main() -> None:
     lines = [
         "# A style change inside a shot (issue #20)",
         "",
-        f"Command: `python benchmarks/style_track.py --size {args.size} --key {args.key} --fade {args.fade}` "
+        f"Command: `python benchmarks/style_track.py --size {args.size} --key {args.key} --fade {args.fade}{out_option(args.out, ap.get_default('out'))}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} "
         f"threads)  ",

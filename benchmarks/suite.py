@@ -94,6 +94,16 @@ def run_mode(clip: str, style: str, mode: str, frames: int, size: int, folder: s
     return dict(report=data, wall=wall, peak_mib=peak, pattern=out)
 
 
+def out_option(out: str | None, default: str | None) -> str:
+    """`` --out PATH`` (relative to the repository) for a printed command, or '' when ``out`` is the default.
+
+    A table written elsewhere than its script's default is regenerated only by a command that names it.
+    """
+    if not out or (default and os.path.abspath(out) == os.path.abspath(default)):
+        return ""
+    return " --out " + os.path.relpath(out, ROOT)
+
+
 def publish(lines: list[str], out: str | None) -> None:
     """Print a result table and write it to ``out`` (when given)."""
     text = "\n".join(lines) + "\n"
@@ -176,14 +186,12 @@ def main() -> None:
     preset = PRESETS[DEFAULT_PRESET]
     base = rows.get("none")
     source = statistics.median(r["source"] for r in rows.values())
-    default_out = os.path.abspath(args.out) == os.path.join(HERE, "RESULTS.md")
-    out_option = "" if default_out else " --out " + os.path.relpath(args.out, ROOT)
     lines = [
         "# Benchmark suite", "",
         f"Command: `python benchmarks/suite.py --frames {args.frames} --size {args.size} --repeats {args.repeats}"
         f"{' --modes ' + ' '.join(args.modes) if args.modes != list(MODES) else ''}"
         f"{' --base ' + args.base if args.base else ''}"
-        f"{out_option}` "
+        f"{out_option(args.out, ap.get_default('out'))}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "

@@ -42,7 +42,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from suite import SHARED, cpu_name, publish, timed, tree  # noqa: E402
+from suite import SHARED, cpu_name, out_option, publish, timed, tree  # noqa: E402
 
 SIZES = {"512": "512", "720p": "full", "1080p": "full"}
 SOURCE_STAGES = ("decode", "flow", "mask", "store", "write")
@@ -128,7 +128,7 @@ def main() -> None:
         f"Command: `python benchmarks/throughput.py --sizes {' '.join(args.sizes)} --frames "
         f"{' '.join(str(frames[s]) for s in args.sizes)} --device {args.device} --first-iterations "
         f"{args.first_iterations}{' --warm-iterations ' + str(args.warm_iterations) if args.warm_iterations else ''}"
-        f"{' --base ' + args.base if args.base else ''}` "
+        f"{' --base ' + args.base if args.base else ''}{out_option(args.out, ap.get_default('out'))}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python "
         f"{platform.python_version()}, torch {torch.__version__}, device {device}"

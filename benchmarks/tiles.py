@@ -37,7 +37,7 @@ sys.path.insert(0, HERE)
 
 import torch  # noqa: E402
 
-from suite import cpu_name, publish  # noqa: E402
+from suite import cpu_name, out_option, publish  # noqa: E402
 from vidstyle import StyleOptions, Stylizer, images, metrics  # noqa: E402
 from vidstyle.objective import Objective  # noqa: E402
 from vidstyle.options import DEFAULT_HALO  # noqa: E402
@@ -150,7 +150,7 @@ def main() -> None:
         "# Tiles against no tiles (issue #21)",
         "",
         f"Command: `python benchmarks/tiles.py --width {args.width} --tile {args.tile} --iterations "
-        f"{args.iterations} --halos {' '.join(map(str, args.halos))}` ({(time.perf_counter() - began) / 60:.0f} "
+        f"{args.iterations} --halos {' '.join(map(str, args.halos))}{out_option(args.out, ap.get_default('out'))}` ({(time.perf_counter() - began) / 60:.0f} "
         f"min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} "
         f"threads), fp32  ",

@@ -67,7 +67,7 @@ sys.path.insert(0, HERE)
 
 import torch  # noqa: E402
 
-from suite import SHARED, cpu_name, publish  # noqa: E402
+from suite import SHARED, cpu_name, out_option, publish  # noqa: E402
 from vidstyle import FrameStylizer, StyleOptions, VideoOptions, images, metrics  # noqa: E402
 from vidstyle.flow import FlowEstimator, reliability, warp  # noqa: E402
 from vidstyle.lbfgs import CURVATURE_EPS, Memory  # noqa: E402
@@ -406,7 +406,7 @@ def main() -> None:
         f"{' --padding ' + args.padding if args.padding != 'zeros' else ''}"
         f"{' --pooling ' + args.pooling if args.pooling != StyleOptions().pooling else ''}"
         f"{' --pan-step %d %d' % step if step != (12, 3) else ''}"
-        f"{'' if args.out == os.path.join(HERE, 'WARM_FRAMES.md') else ' --out ' + os.path.relpath(args.out, ROOT)}` "
+        f"{out_option(args.out, ap.get_default('out'))}` "
         f"({(time.perf_counter() - began) / 60:.0f} min)  ",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} "
         f"threads)  ",
