@@ -332,8 +332,9 @@ def test_the_image_workflow_with_a_mask_from_load_images_alpha(server):
 
 
 def test_a_tile_runs_the_image_in_tiles_and_a_bad_one_is_refused_when_queued(server):
-    """The ``tile`` input reaches the engine: tiles of 128 on a 320 px still give the untiled picture within a few
-    levels (one global style, no seams), not its exact bytes; a tile below its halo is refused when queued."""
+    """The ``tile`` input reaches the engine: tiles of 128 on a 320 px still give a picture as good as the untiled
+    one (style and content loss within 10%, vidstyle's judge) and close to it, not its exact bytes; a tile below
+    its halo is refused when queued."""
     def still(tile: str, prefix: str) -> np.ndarray:
         prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "bunny.jpg"}},
                   "4": {"class_type": "LoadImage", "inputs": {"image": "brushstrokes.jpg"}},
@@ -345,13 +346,23 @@ def test_a_tile_runs_the_image_in_tiles_and_a_bad_one_is_refused_when_queued(ser
         say(f"image workflow, tile {tile}: {seconds:.1f} s")
         return cv2.imread(output_files(server, entry, "images")[0]).astype(float)
 
+    from vidstyle import images, metrics
     tiled, whole = still("128", "tiled"), still("0", "whole")
-    content = cv2.resize(cv2.imread(os.path.join(SAMPLES, "bunny.jpg")), (320, 180), interpolation=cv2.INTER_AREA)
-    apart = np.abs(tiled - whole).mean()
-    say(f"tiles of 128 against none: {apart:.3f} levels apart on average; stylised by "
-        f"{np.abs(tiled - content).mean():.1f}")
-    assert tiled.shape == whole.shape == content.shape and np.abs(tiled - content).mean() > 10
-    assert 0 < apart < 2
+    content = images.resize(images.read_image(os.path.join(SAMPLES, "bunny.jpg")).pixels, (180, 320)) * 255
+    apart, stylised = np.abs(tiled - whole).mean(), np.abs(tiled - content).mean()
+    judge = metrics.judge([images.read_image(os.path.join(SAMPLES, "brushstrokes.jpg")).pixels])
+    losses = [metrics.frame_losses(judge, (x / 255).astype(np.float32), content / 255) for x in (tiled, whole)]
+    say(f"tiles of 128 against none: {apart:.3f} levels apart on average; stylised by {stylised:.1f}; "
+        f"style {losses[0]['style']:.4f} / {losses[1]['style']:.4f}, content {losses[0]['content']:.4f} / "
+        f"{losses[1]['content']:.4f}")
+    assert tiled.shape == whole.shape == content.shape and stylised > 10
+    # Not the untiled bytes, nor its path: with average pooling a 64 px halo leaves a relative gradient error
+    # of 6e-4 at this size (none from 80 px), and eight L-BFGS steps carry it to 2.5 levels apart, spread over
+    # the picture, not at the cuts (0.9 levels with max pooling; docs/DEVELOPING.md, "Tiles"). What must hold
+    # is the picture's quality.
+    assert 0 < apart < 0.2 * stylised
+    for name in ("style", "content"):
+        assert losses[0][name] == pytest.approx(losses[1][name], rel=0.1)
     prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "bunny.jpg"}},
               "4": {"class_type": "LoadImage", "inputs": {"image": "brushstrokes.jpg"}},
               "2": {"class_type": "VidstyleStylizeImage", "inputs": {"image": ["1", 0], "style": ["4", 0], **SMALL,

@@ -119,7 +119,7 @@ def test_video_frames_run_tiled_first_and_warm_with_the_temporal_term():
     frames = moving_square(3)
     video = VideoOptions(warm_iterations=4, cuts="none")
     # A 32 px halo: at this size a 16 px one is well inside average pooling's reach (0.04-0.10 apart,
-    # against 0.012-0.018 with max pooling); at plate size halo 64 is exact for both (TILES.md).
+    # against 0.012-0.018 with max pooling); at plate size halo 64 is the objective to 0.07% (TILES.md).
     # fp32: the tiled gradient is exact to rounding, but bf16's rounding (1e-3 of the gradient) sends
     # warm frames with carried L-BFGS memory down other paths at this size (0.02-0.06 apart whether
     # tiled or not, a layout change alone moves them so), so bf16 would test the rounding, not the tiles.

@@ -216,3 +216,20 @@ def test_presets_pick_a_bigger_size_for_a_gpu():
     assert StyleOptions.from_preset("standard", device="cpu").size == PRESETS["standard"]["size"] == 512
     assert StyleOptions.from_preset("standard", device="cuda").size == PRESETS["standard"]["gpu_size"] == 1280
     assert StyleOptions.from_preset("standard", device="cuda:1", size=300).size == 300   # explicit wins
+
+
+def test_kind_of_decides_still_clip_or_ray_from_the_inputs(tmp_path):
+    """jobs.kind_of is the one decision the CLI and the ComfyUI nodes share: one image is a still, anything with
+    frames a clip, a clip with a Ray address a Ray run, and a still on Ray is refused."""
+    from vidstyle.jobs import Kind, kind_of
+    photo = tmp_path / "photo.png"
+    images.write_image(str(photo), np.zeros((8, 8, 3), np.float32))
+    (tmp_path / "frames").mkdir()
+    clip = np.zeros((3, 8, 8, 3), np.float32)
+    assert kind_of(str(photo)) is Kind.STILL and kind_of(clip[0]) is Kind.STILL
+    for content in (str(tmp_path / "clip.mp4"), str(tmp_path / "frames"), str(tmp_path / "shot.####.png"),
+                    clip, list(clip)):
+        assert kind_of(content) is Kind.CLIP
+        assert kind_of(content, ray="local") is Kind.RAY
+    with pytest.raises(ConfigError, match="still image"):
+        kind_of(str(photo), ray="local")
