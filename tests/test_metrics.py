@@ -99,3 +99,15 @@ def test_check_command_prints_a_table_and_json(tmp_path, style, capsys):
     assert data["ewarp_ratio"] > 5 and data["style_loss"] is None
     assert cli.main(["check", src, os.path.join(tmp_path, "missing.####.png")]) == 3
     assert capsys.readouterr().err.startswith("vidstyle: error:")
+
+
+def test_check_leaves_out_the_cuts_given_to_the_render(tmp_path, capsys):
+    """``--cuts`` as the render takes it: the cuts given are the pairs left out, none detected beside them."""
+    pattern = two_shots(tmp_path / "src")
+    none = metrics.check(pattern, pattern, cuts="none")
+    assert none.cuts == [] and all(p.ewarp is not None for p in none.pairs)
+    given = metrics.check(pattern, pattern, cuts=(1002,))
+    assert given.cuts == [1002]
+    assert [p.ewarp is None for p in given.pairs] == [True, False, False, False, False]   # frames 1001-1006
+    assert cli.main(["check", pattern, pattern, "--cuts", "1002", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cuts"] == [1002]
