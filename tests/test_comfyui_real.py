@@ -357,9 +357,9 @@ def test_a_tile_runs_the_image_in_tiles_and_a_bad_one_is_refused_when_queued(ser
         f"{losses[1]['content']:.4f}")
     assert tiled.shape == whole.shape == content.shape and stylised > 10
     # Not the untiled bytes, nor its path: with average pooling a 64 px halo leaves a relative gradient error
-    # of 6e-4 at this size (none from 80 px), and eight L-BFGS steps carry it to 2.5 levels apart, spread over
-    # the picture, not at the cuts (0.9 levels with max pooling; docs/DEVELOPING.md, "Tiles"). What must hold
-    # is the picture's quality.
+    # of 6e-4 at this size, and eight L-BFGS steps carry it to 2.5 levels apart, spread over the picture, not
+    # at the cuts (about 1 level with max pooling, 0.08 with a halo of 80 px; docs/DEVELOPING.md, "Tiles").
+    # What must hold is the picture's quality.
     assert 0 < apart < 0.2 * stylised
     for name in ("style", "content"):
         assert losses[0][name] == pytest.approx(losses[1][name], rel=0.1)
